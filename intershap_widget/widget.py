@@ -1,0 +1,393 @@
+"""The widget users create: ``InterSHAP(model, modalities, ...)`` or ``InterSHAP(values=..., names=...)``."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from ipywidgets import DOMWidget
+from traitlets import Unicode
+
+from . import protocol
+from ._version import __version__
+from .results import Results, numpy_results
+
+MODULE_NAME = "intershap-widget"
+MODULE_VERSION = "^" + __version__
+
+# Samples per streamed chunk: big enough that per-message overhead is negligible, small enough that
+# the views fill in while the model is still running.
+DEFAULT_CHUNK_SAMPLES = 256
+# Samples per message when re-sending finished tables to a (re)loaded page.
+RESEND_BLOCK = 20_000
+MIN_PROGRESS_INTERVAL_S = 0.25
+
+
+def check_value_tables(values: Any, names: Sequence[str] | None, argument: str = "values") -> tuple[np.ndarray, list[str]]:
+    """Validates user-given value tables (N, 2**M) and modality names before anything is sent."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(
+            f"{argument}: expected a 2-D array of shape (N, 2**M), got an array with shape {array.shape}"
+        )
+    n, width = array.shape
+    if n == 0:
+        raise ValueError(f"{argument}: expected at least one sample (N >= 1), got N = 0 (shape {array.shape})")
+    m = width.bit_length() - 1
+    if width < 4 or width != 1 << m:
+        raise ValueError(
+            f"{argument}: expected a width that is a power of two 2**M with M >= 2 (4, 8, 16, ...), "
+            f"got width {width} (shape {array.shape})"
+        )
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row, col = map(int, np.argwhere(bad)[0])
+        raise ValueError(
+            f"{argument}: expected finite numbers, got {int(bad.sum())} NaN/Inf entries "
+            f"(first at sample {row}, coalition {col}: {array[row, col]})"
+        )
+    if names is None:
+        names = [f"modality {i}" for i in range(m)]
+    names = [str(name) for name in names]
+    if len(names) != m:
+        raise ValueError(f"names: expected {m} names (M = log2({width})), got {len(names)}: {names!r}")
+    if len(set(names)) != m:
+        raise ValueError(f"names: expected {m} distinct names, got {names!r}")
+    return array, names
+
+
+def _optional_per_sample(array: Any, n: int, argument: str) -> np.ndarray | None:
+    if array is None:
+        return None
+    out = np.asarray(array, dtype=np.float64).reshape(-1)
+    if out.shape[0] != n:
+        raise ValueError(f"{argument}: expected {n} entries (one per sample), got {out.shape[0]}")
+    return out
+
+
+@dataclass
+class _Run:
+    """One model's value tables, filled in as the engine streams them."""
+
+    model_id: str
+    label: str
+    names: list[str]
+    values: np.ndarray
+    target: str = "output"
+    se: np.ndarray | None = None
+    prediction: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    filled: int = 0
+    state: str = "done"
+    message: str = ""
+    error: BaseException | None = None
+    model_rows: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    finished: threading.Event = field(default_factory=threading.Event)
+    browser: protocol.BrowserResults | None = None
+    cancel: Callable[[], None] | None = None
+    _results: Results | None = None
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.values.shape[0])
+
+    def chunk_arrays(self, start: int, stop: int) -> dict[str, np.ndarray | None]:
+        def part(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[start:stop]
+
+        return {
+            "values": self.values[start:stop],
+            "se": part(self.se),
+            "prediction": part(self.prediction),
+            "label": part(self.labels),
+        }
+
+
+class InterSHAP(DOMWidget):
+    """How much a multimodal model relies on interactions between its modalities (InterSHAP).
+
+    Give either a model and its modalities, and the widget evaluates the 2**M coalitions per sample
+    in the background while the views fill in; or ready-made value tables ``values`` of shape
+    (N, 2**M) in bitmask order (bit m set = modality m present), with their modality ``names``.
+    """
+
+    _model_name = Unicode("InterSHAPModel").tag(sync=True)
+    _model_module = Unicode(MODULE_NAME).tag(sync=True)
+    _model_module_version = Unicode(MODULE_VERSION).tag(sync=True)
+    _view_name = Unicode("InterSHAPView").tag(sync=True)
+    _view_module = Unicode(MODULE_NAME).tag(sync=True)
+    _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
+
+    def __init__(
+        self,
+        model: Any = None,
+        modalities: Any = None,
+        *,
+        values: Any = None,
+        names: Sequence[str] | None = None,
+        se: Any = None,
+        labels: Any = None,
+        prediction: Any = None,
+        label: str = "model",
+        **engine_options: Any,
+    ) -> None:
+        super().__init__()
+        self._runs: dict[str, _Run] = {}
+        self._send_lock = threading.RLock()
+        self._browser_ready = False
+        self.client_errors: list[str] = []
+        self.on_msg(self._on_browser_message)
+        self.add_model(
+            label,
+            model,
+            modalities,
+            values=values,
+            names=names,
+            se=se,
+            labels=labels,
+            prediction=prediction,
+            **engine_options,
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # Public API
+
+    def add_model(
+        self,
+        label: str,
+        model: Any = None,
+        modalities: Any = None,
+        *,
+        values: Any = None,
+        names: Sequence[str] | None = None,
+        se: Any = None,
+        labels: Any = None,
+        prediction: Any = None,
+        **engine_options: Any,
+    ) -> InterSHAP:
+        """Adds a model (or ready-made value tables) to compare side by side."""
+        if label in {run.label for run in self._runs.values()}:
+            raise ValueError(f"label: expected a new model label, got {label!r} which is already shown")
+        if values is not None:
+            if model is not None or modalities is not None:
+                raise ValueError("values: expected either values= or a model and modalities, got both")
+            run = self._run_from_values(label, values, names, se, labels, prediction)
+        elif model is not None:
+            run = self._start_engine(label, model, modalities, names, labels, engine_options)
+        else:
+            raise ValueError(
+                "model: expected a model and its modalities, or value tables via values=, got neither"
+            )
+        self._announce(run)
+        return self
+
+    @property
+    def results(self) -> Results:
+        """The first model's results (see ``results_for``)."""
+        return self.results_for(next(iter(self._runs.values())).label)
+
+    def results_for(self, label: str) -> Results:
+        """Results of one model over the samples computed so far."""
+        run = self._run_by_label(label)
+        if run.filled == 0:
+            raise RuntimeError(f"{label!r}: no sample has been computed yet; call wait() first")
+        complete = run.filled == run.n_samples and run.state != "running"
+        browser = run.browser if complete and run.browser and run.browser.n == run.n_samples else None
+        if run._results is None or run._results.n != run.filled or (browser and run._results.source != "browser"):
+            run._results = numpy_results(
+                run.label,
+                run.names,
+                run.values[: run.filled],
+                prediction=None if run.prediction is None else run.prediction[: run.filled],
+                labels=None if run.labels is None else run.labels[: run.filled],
+                browser=browser,
+            )
+        return run._results
+
+    @property
+    def models(self) -> list[str]:
+        return [run.label for run in self._runs.values()]
+
+    def wait(self, timeout: float | None = None, verbose: bool = True) -> InterSHAP:
+        """Blocks until every model's values are computed; re-raises a model's error."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for run in self._runs.values():
+            while not run.finished.wait(1.0 if verbose else 0.1):
+                if verbose:
+                    print(f"\r{run.label}: {run.filled}/{run.n_samples} samples", end="", flush=True)
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"timeout: {run.label!r} not finished after {timeout} s")
+            if verbose:
+                print(f"\r{run.label}: {run.filled}/{run.n_samples} samples, {run.state}", flush=True)
+            if run.error is not None:
+                raise run.error
+        return self
+
+    def cancel(self) -> None:
+        """Stops every running model within one batch; what was computed is kept."""
+        for run in self._runs.values():
+            if run.cancel is not None and run.state == "running":
+                run.cancel()
+
+    # ----------------------------------------------------------------------------------------
+    # Building runs
+
+    def _run_from_values(
+        self, label: str, values: Any, names: Sequence[str] | None, se: Any, labels: Any, prediction: Any
+    ) -> _Run:
+        array, checked_names = check_value_tables(values, names)
+        n = array.shape[0]
+        se_array = None
+        if se is not None:
+            se_array = np.asarray(se, dtype=np.float64)
+            if se_array.shape != array.shape:
+                raise ValueError(f"se: expected shape {array.shape} like values, got {se_array.shape}")
+        self._check_same_samples(n, label)
+        run = _Run(
+            model_id=uuid.uuid4().hex[:12],
+            label=label,
+            names=checked_names,
+            values=array,
+            se=se_array,
+            prediction=_optional_per_sample(prediction, n, "prediction"),
+            labels=_optional_per_sample(labels, n, "labels"),
+            filled=n,
+        )
+        run.finished.set()
+        return run
+
+    def _start_engine(
+        self,
+        label: str,
+        model: Any,
+        modalities: Any,
+        names: Sequence[str] | None,
+        labels: Any,
+        options: dict[str, Any],
+    ) -> _Run:
+        from .values import ValueEngine
+
+        chunk_samples = int(options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES))
+        engine = ValueEngine(model, modalities, names=names, **options)
+        n, m = engine.n_samples, engine.M
+        self._check_same_samples(n, label)
+        run = _Run(
+            model_id=uuid.uuid4().hex[:12],
+            label=label,
+            names=list(engine.names),
+            values=np.zeros((n, 1 << m)),
+            se=np.zeros((n, 1 << m)),
+            prediction=np.full(n, np.nan),
+            labels=_optional_per_sample(labels, n, "labels"),
+            target=str(options.get("target", "predicted")),
+            state="running",
+            cancel=engine.cancel,
+        )
+        thread = threading.Thread(
+            target=self._stream, args=(run, engine, chunk_samples), name=f"intershap-{label}", daemon=True
+        )
+        self._runs[run.model_id] = run
+        thread.start()
+        return run
+
+    def _check_same_samples(self, n: int, label: str) -> None:
+        for other in self._runs.values():
+            if other.n_samples != n:
+                raise ValueError(
+                    f"{label}: expected the same {other.n_samples} samples as {other.label!r}, got {n}"
+                )
+
+    def _run_by_label(self, label: str) -> _Run:
+        for run in self._runs.values():
+            if run.label == label:
+                return run
+        raise KeyError(f"label: expected one of {self.models}, got {label!r}")
+
+    # ----------------------------------------------------------------------------------------
+    # Streaming (runs on the engine's thread)
+
+    def _stream(self, run: _Run, engine: Any, chunk_samples: int) -> None:
+        last_progress = 0.0
+        try:
+            for chunk in engine.iter_chunks(chunk_samples=chunk_samples):
+                stop = chunk.start + chunk.values.shape[0]
+                with self._send_lock:
+                    run.values[chunk.start : stop] = chunk.values
+                    run.se[chunk.start : stop] = chunk.se  # type: ignore[index]
+                    run.prediction[chunk.start : stop] = chunk.prediction  # type: ignore[index]
+                    run.filled = stop
+                    run.model_rows = int(engine.model_rows)
+                    if self._browser_ready:
+                        self._send_chunk(run, chunk.start, stop)
+                now = time.perf_counter()
+                if now - last_progress >= MIN_PROGRESS_INTERVAL_S or stop == run.n_samples:
+                    last_progress = now
+                    self._send_progress(run)
+            run.state = "cancelled" if run.filled < run.n_samples else "done"
+        except BaseException as error:  # noqa: BLE001 - shown in the widget and re-raised by wait()
+            run.state, run.error = "error", error
+            run.message = f"{type(error).__name__}: {error}"
+        finally:
+            with self._send_lock:
+                if self._browser_ready:
+                    self.send(protocol.status_message(run.model_id, run.state, run.message))
+            run.finished.set()
+
+    # ----------------------------------------------------------------------------------------
+    # Messages
+
+    def _announce(self, run: _Run) -> None:
+        with self._send_lock:
+            self._runs[run.model_id] = run
+            if self._browser_ready:
+                self._send_all(run)
+
+    def _send_all(self, run: _Run) -> None:
+        self.send(protocol.dataset_message(run.model_id, run.label, run.names, run.n_samples, run.target))
+        for start in range(0, run.filled, RESEND_BLOCK):
+            self._send_chunk(run, start, min(run.filled, start + RESEND_BLOCK))
+        if run.state != "running":
+            self.send(protocol.status_message(run.model_id, run.state, run.message))
+        else:
+            self.send(protocol.status_message(run.model_id, "running"))
+
+    def _send_chunk(self, run: _Run, start: int, stop: int) -> None:
+        header, buffers = protocol.chunk_message(run.model_id, start, run.chunk_arrays(start, stop))
+        self.send(header, buffers)
+
+    def _send_progress(self, run: _Run) -> None:
+        elapsed = time.perf_counter() - run.started
+        rate = run.filled / elapsed if elapsed > 0 else 0.0
+        eta = (run.n_samples - run.filled) / rate if rate > 0 else None
+        with self._send_lock:
+            if self._browser_ready:
+                self.send(
+                    protocol.progress_message(
+                        run.model_id, run.filled, run.n_samples, rate, eta, run.model_rows
+                    )
+                )
+
+    def _on_browser_message(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
+        kind = content.get("kind") if isinstance(content, dict) else None
+        if kind == "hello":
+            with self._send_lock:
+                self._browser_ready = True
+                for run in self._runs.values():
+                    self._send_all(run)
+        elif kind == "cancel":
+            model_id = content.get("modelId")
+            for run in self._runs.values():
+                if run.cancel is not None and model_id in (None, run.model_id):
+                    run.cancel()
+        elif kind == "results":
+            run = self._runs.get(str(content.get("modelId")))
+            if run is not None:
+                run.browser = protocol.parse_results(content, buffers, len(run.names))
+        elif kind == "clientError":
+            self.client_errors.append(str(content.get("message")))

@@ -1,0 +1,58 @@
+/**
+ * Progress while values stream in, a cancel button, and the last error — shown beside, never in
+ * place of, the results already on screen.
+ */
+import { Widget } from '@lumino/widgets';
+import type { Session } from '../compute/session';
+
+export class StatusBar extends Widget {
+  private readonly progressText: HTMLElement;
+  private readonly progressBar: HTMLProgressElement;
+  private readonly cancelButton: HTMLButtonElement;
+  private readonly errorText: HTMLElement;
+  private runningModel: string | null = null;
+
+  constructor(onCancel: (modelId: string) => void) {
+    super();
+    this.addClass('intershap-status');
+    this.progressBar = document.createElement('progress');
+    this.progressBar.className = 'intershap-progress-bar';
+    this.progressText = document.createElement('span');
+    this.progressText.className = 'intershap-progress';
+    this.cancelButton = document.createElement('button');
+    this.cancelButton.className = 'intershap-cancel jp-mod-styled';
+    this.cancelButton.textContent = 'Cancel';
+    this.cancelButton.addEventListener('click', () => {
+      if (this.runningModel) {
+        onCancel(this.runningModel);
+      }
+    });
+    this.errorText = document.createElement('div');
+    this.errorText.className = 'intershap-error';
+    this.errorText.setAttribute('role', 'alert');
+    this.node.append(this.progressBar, this.progressText, this.cancelButton, this.errorText);
+  }
+
+  render(session: Session): void {
+    const running = [...session.models.values()].find(m => m.status?.state === 'running');
+    this.runningModel = running?.dataset.modelId ?? null;
+    this.cancelButton.hidden = !running;
+    this.progressBar.hidden = !running;
+    const lines = [...session.models.values()].map(m => {
+      const p = m.progress;
+      const state = m.status?.state ?? 'waiting';
+      if (p && state === 'running') {
+        const eta = p.etaSeconds === null ? '' : `, ${Math.ceil(p.etaSeconds)} s left`;
+        return `${m.dataset.label}: ${p.done} / ${p.total} samples (${Math.round(p.samplesPerSecond)}/s${eta})`;
+      }
+      return `${m.dataset.label}: ${m.received} / ${m.dataset.nSamples} samples, ${state}`;
+    });
+    if (running?.progress) {
+      this.progressBar.max = running.progress.total;
+      this.progressBar.value = running.progress.done;
+    }
+    this.progressText.textContent = lines.join(' · ');
+    this.errorText.textContent = session.error ?? '';
+    this.errorText.hidden = !session.error;
+  }
+}

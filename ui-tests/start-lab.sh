@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# A real JupyterLab for the browser tests: no token, app exposed for the tests, its own settings,
+# workspaces and a scratch copy of examples/ as the root.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+port=${1:-8899}
+scratch="$repo/ui-tests/test-results/lab-root"
+rm -rf "$scratch" "$repo/ui-tests/test-results/lab-state"
+mkdir -p "$scratch" "$repo/ui-tests/test-results/lab-state/settings" "$repo/ui-tests/test-results/lab-state/workspaces"
+cp "$repo"/examples/*.ipynb "$scratch"/
+# Dismiss the "news" question so no toast covers the widget.
+mkdir -p "$repo/ui-tests/test-results/lab-state/settings/@jupyterlab/apputils-extension"
+echo '{"fetchNews": "false"}' > "$repo/ui-tests/test-results/lab-state/settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
+export JUPYTERLAB_SETTINGS_DIR="$repo/ui-tests/test-results/lab-state/settings"
+export JUPYTERLAB_WORKSPACES_DIR="$repo/ui-tests/test-results/lab-state/workspaces"
+exec "$repo/.venv/bin/jupyter" lab \
+  --no-browser \
+  --ip=127.0.0.1 \
+  --port="$port" \
+  --ServerApp.token='' \
+  --ServerApp.password='' \
+  --ServerApp.disable_check_xsrf=True \
+  --ServerApp.root_dir="$scratch" \
+  --LabApp.expose_app_in_browser=True \
+  --LabServerApp.extra_labextensions_path=[] \
+  --LabApp.news_url=None \
+  --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate

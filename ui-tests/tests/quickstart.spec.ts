@@ -1,0 +1,49 @@
+/**
+ * The quickstart in a real JupyterLab, a real kernel and Debian's chromium: the widget renders,
+ * its global score equals the one Python computes for the same value tables, and the heatmap has
+ * M × M cells labelled with the modality names.
+ */
+import { expect, test } from '@playwright/test';
+import {
+  notebookOutputText,
+  openNotebook,
+  runAllCells,
+  saveScreenshot,
+  waitForKernelIdle
+} from './helpers';
+
+test('quickstart renders the widget with the score Python computes', async ({ page }) => {
+  const pageErrors: string[] = [];
+  page.on('pageerror', error => pageErrors.push(error.message));
+
+  await openNotebook(page, 'quickstart.ipynb');
+  await runAllCells(page);
+
+  const widget = page.locator('.intershap-widget').first();
+  await expect(widget).toBeVisible({ timeout: 180_000 });
+  await waitForKernelIdle(page);
+
+  // Python's number, printed by the notebook from the same value tables.
+  const outputs = await notebookOutputText(page);
+  const printed = /Global InterSHAP \(python\): (\d+\.\d+)/.exec(outputs);
+  expect(printed, `notebook output:\n${outputs}`).not.toBeNull();
+  const pythonScore = Number(printed![1]);
+  const names = JSON.parse(/Modalities: (\[.*\])/.exec(outputs)![1]) as string[];
+
+  // The widget's number, as the user sees it, once every chunk has been received.
+  await expect(widget.locator('.intershap-progress')).toContainText('done');
+  const score = widget.locator('.intershap-global-score');
+  await expect(score).toHaveText(/^-?\d+\.\d{4}$/);
+  const shown = Number(await score.textContent());
+  expect(shown).toBeCloseTo(pythonScore, 4);
+
+  // The heatmap: M × M annotated cells and the modality names on both axes.
+  const M = names.length;
+  const heatmap = widget.locator('.intershap-heatmap');
+  await expect(heatmap.locator('g.annotation')).toHaveCount(M * M);
+  expect(await heatmap.locator('.xtick text').allTextContents()).toEqual(names);
+  expect(await heatmap.locator('.ytick text').allTextContents()).toEqual(names);
+
+  await saveScreenshot(widget, 'quickstart-widget.png');
+  expect(pageErrors).toEqual([]);
+});
