@@ -13,6 +13,7 @@ import numpy as np
 from ipywidgets import DOMWidget
 from traitlets import Unicode
 
+from . import decompose as twin
 from . import protocol
 from ._version import __version__
 from .results import Results, numpy_results
@@ -28,34 +29,16 @@ RESEND_BLOCK = 20_000
 MIN_PROGRESS_INTERVAL_S = 0.25
 
 
-def check_value_tables(values: Any, names: Sequence[str] | None, argument: str = "values") -> tuple[np.ndarray, list[str]]:
+def check_value_tables(
+    values: Any, names: Sequence[str] | None, argument: str = "values"
+) -> tuple[np.ndarray, list[str]]:
     """Validates user-given value tables (N, 2**M) and modality names before anything is sent."""
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 2:
-        raise ValueError(
-            f"{argument}: expected a 2-D array of shape (N, 2**M), got an array with shape {array.shape}"
-        )
-    n, width = array.shape
-    if n == 0:
-        raise ValueError(f"{argument}: expected at least one sample (N >= 1), got N = 0 (shape {array.shape})")
-    m = width.bit_length() - 1
-    if width < 4 or width != 1 << m:
-        raise ValueError(
-            f"{argument}: expected a width that is a power of two 2**M with M >= 2 (4, 8, 16, ...), "
-            f"got width {width} (shape {array.shape})"
-        )
-    bad = ~np.isfinite(array)
-    if bad.any():
-        row, col = map(int, np.argwhere(bad)[0])
-        raise ValueError(
-            f"{argument}: expected finite numbers, got {int(bad.sum())} NaN/Inf entries "
-            f"(first at sample {row}, coalition {col}: {array[row, col]})"
-        )
+    array, m = twin.validate_values(values, argument)
     if names is None:
         names = [f"modality {i}" for i in range(m)]
     names = [str(name) for name in names]
     if len(names) != m:
-        raise ValueError(f"names: expected {m} names (M = log2({width})), got {len(names)}: {names!r}")
+        raise ValueError(f"names: expected {m} names (M = log2({1 << m})), got {len(names)}: {names!r}")
     if len(set(names)) != m:
         raise ValueError(f"names: expected {m} distinct names, got {names!r}")
     return array, names

@@ -15,7 +15,7 @@ import { GlobalView } from './views/globalView';
 import { StatusBar } from './views/statusBar';
 
 export class InterSHAPModel extends DOMWidgetModel {
-  session!: Session;
+  declare session: Session;
 
   defaults() {
     return {
@@ -85,6 +85,9 @@ export class InterSHAPView extends DOMWidgetView {
 
   render(): void {
     this.el.classList.add('intershap-widget');
+    const session = (this.model as InterSHAPModel).session;
+    // Says where the decomposition runs, for users debugging performance and for the browser tests.
+    this.el.dataset.compute = session.compute.usesWorker ? 'worker' : 'main-thread';
     this.status = new StatusBar(modelId =>
       (this.model as InterSHAPModel).sendMessage({ kind: 'cancel', modelId })
     );
@@ -94,8 +97,7 @@ export class InterSHAPView extends DOMWidgetView {
     BoxPanel.setStretch(this.globalView, 1);
     this.panel.addWidget(this.status);
     this.panel.addWidget(this.globalView);
-    Widget.attach(this.panel, this.el);
-    const session = (this.model as InterSHAPModel).session;
+    // The panel is attached once the view's own node is in the document (see processLuminoMessage).
     this.unsubscribe = session.subscribe(() => this.redraw());
     this.redraw();
   }
@@ -118,8 +120,11 @@ export class InterSHAPView extends DOMWidgetView {
 
   processLuminoMessage(msg: Parameters<DOMWidgetView['processLuminoMessage']>[0]): void {
     super.processLuminoMessage(msg);
+    if (msg.type === 'after-attach' && this.panel && !this.panel.isAttached && this.el.isConnected) {
+      Widget.attach(this.panel, this.el);
+    }
     if (msg.type === 'resize' || msg.type === 'after-show') {
-      this.panel?.update();
+      this.panel?.fit();
     }
   }
 

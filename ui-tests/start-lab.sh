@@ -15,9 +15,10 @@ export JUPYTERLAB_SETTINGS_DIR="$repo/ui-tests/test-results/lab-state/settings"
 export JUPYTERLAB_WORKSPACES_DIR="$repo/ui-tests/test-results/lab-state/workspaces"
 exec "$repo/.venv/bin/jupyter" lab \
   --no-browser \
+  --allow-root \
   --ip=127.0.0.1 \
   --port="$port" \
-  --ServerApp.token='' \
+  --IdentityProvider.token='' \
   --ServerApp.password='' \
   --ServerApp.disable_check_xsrf=True \
   --ServerApp.root_dir="$scratch" \

@@ -1,0 +1,162 @@
+/**
+ * Throughput of the math core (`npm run bench`).
+ *
+ * For each M, on the same random value tables, it measures samples/s of:
+ * - the core: decomposeAll + aggregate (what the worker does for a chunk of samples);
+ * - a plain summation pass over the same Float64Array: the memory-read limit, the baseline;
+ * - the numpy twin (intershap_widget.decompose: decompose + aggregate), in a Python subprocess.
+ * Every number is the best of several timed rounds after a warm-up, and each round runs the work
+ * repeatedly for at least MIN_ROUND_SECONDS so that timer resolution does not matter.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { aggregate, decomposeAll, mulberry32 } from '../src/core';
+
+const MIN_ROUND_SECONDS = 0.3;
+const ROUNDS = 5;
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const SAMPLES: Record<number, number> = { 2: 200_000, 4: 200_000, 6: 50_000, 8: 10_000 };
+
+/** Best seconds per call of `work` over ROUNDS rounds of ≥ MIN_ROUND_SECONDS each. */
+function bestSecondsPerCall(work: () => unknown): number {
+  work(); // warm-up: lets the JIT compile and the kernel cache fill
+  let best = Infinity;
+  for (let round = 0; round < ROUNDS; round++) {
+    let calls = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    do {
+      work();
+      calls++;
+      elapsed = (performance.now() - start) / 1000;
+    } while (elapsed < MIN_ROUND_SECONDS);
+    best = Math.min(best, elapsed / calls);
+  }
+  return best;
+}
+
+function randomTables(n: number, M: number, seed: number): Float64Array {
+  const random = mulberry32(seed);
+  return Float64Array.from({ length: n * 2 ** M }, random);
+}
+
+/** The baseline: one read of every value, the least any decomposition must do. */
+function sumPass(values: Float64Array): number {
+  let sum = 0;
+  for (let k = 0; k < values.length; k++) {
+    sum += values[k];
+  }
+  return sum;
+}
+
+function pythonExecutable(): string {
+  if (process.env.PYTHON) {
+    return process.env.PYTHON;
+  }
+  const venv = join(REPO, '.venv', 'bin', 'python');
+  return existsSync(venv) ? venv : 'python3';
+}
+
+/** Times decompose + aggregate of the numpy twin, best of 3 rounds of ≥ 0.3 s; prints samples/s. */
+const NUMPY_TIMER = `
+import sys, time
+import numpy as np
+from intershap_widget.decompose import decompose, aggregate
+path, M, N = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+v = np.fromfile(path, dtype=np.float64).reshape(N, 2 ** M)
+aggregate(decompose(v))
+best = float('inf')
+for _ in range(3):
+    calls, start = 0, time.perf_counter()
+    while True:
+        aggregate(decompose(v))
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= ${MIN_ROUND_SECONDS}:
+            break
+    best = min(best, elapsed / calls)
+print(N / best)
+`;
+
+/** samples/s of the numpy twin on the same table, or a short reason why it could not run. */
+function numpySamplesPerSecond(values: Float64Array, M: number, n: number): number | string {
+  const dir = mkdtempSync(join(tmpdir(), 'intershap-bench-'));
+  try {
+    const path = join(dir, 'values.f64');
+    writeFileSync(path, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    const result = spawnSync(pythonExecutable(), ['-c', NUMPY_TIMER, path, String(M), String(n)], {
+      cwd: REPO,
+      encoding: 'utf8'
+    });
+    const rate = Number.parseFloat(result.stdout);
+    if (result.status !== 0 || !Number.isFinite(rate)) {
+      const lines = (result.stderr || String(result.error ?? '')).trim().split('\n');
+      return lines[lines.length - 1] || 'no output';
+    }
+    return rate;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function format(rate: number): string {
+  return rate >= 1e6 ? `${(rate / 1e6).toFixed(2)} M` : `${(rate / 1e3).toFixed(1)} k`;
+}
+
+function main(): void {
+  const header = [
+    'M',
+    'N',
+    'core samples/s',
+    'sum-pass samples/s',
+    'core/sum slowdown',
+    'numpy samples/s',
+    'core/numpy speedup'
+  ];
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const M of [2, 4, 6, 8]) {
+    const n = SAMPLES[M];
+    const values = randomTables(n, M, 17 + M);
+    let sink = 0;
+    const core = n / bestSecondsPerCall(() => (sink += aggregate(decomposeAll(values, M)).n));
+    const sum = n / bestSecondsPerCall(() => (sink += sumPass(values)));
+    const numpy = numpySamplesPerSecond(values, M, n);
+    if (typeof numpy === 'string') {
+      notes.push(`numpy twin at M=${M}: n/a (${numpy})`);
+    }
+    rows.push([
+      String(M),
+      String(n),
+      format(core),
+      format(sum),
+      `${(sum / core).toFixed(1)}×`,
+      typeof numpy === 'number' ? format(numpy) : 'n/a',
+      typeof numpy === 'number' ? `${(core / numpy).toFixed(1)}×` : 'n/a'
+    ]);
+    if (Number.isNaN(sink)) {
+      notes.push('(sink is NaN)'); // keeps the measured work observable to the JIT
+    }
+  }
+  printTable(header, rows);
+  console.log(
+    `core = decomposeAll + aggregate (all samples); sum-pass = one plain loop summing the same ` +
+      `Float64Array; numpy = intershap_widget.decompose decompose + aggregate. Best of ${ROUNDS} ` +
+      `rounds of ≥ ${MIN_ROUND_SECONDS} s after a warm-up; other load on the machine shifts all of them.`
+  );
+  notes.forEach(note => console.log(note));
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map(r => r[c].length)));
+  const line = (cells: string[]) =>
+    '| ' + cells.map((x, c) => x.padStart(widths[c])).join(' | ') + ' |';
+  console.log(line(header));
+  console.log('|' + widths.map(w => '-'.repeat(w + 2)).join('|') + '|');
+  rows.forEach(row => console.log(line(row)));
+}
+
+main();

@@ -1,0 +1,185 @@
+/**
+ * Aggregates over any set of samples (SPEC.md §3), read from the per-sample results: cohorts and
+ * brushed selections re-aggregate without decomposing again.
+ */
+import { PerSample } from './decompose';
+import { describe } from './validate';
+
+/**
+ * Which samples to aggregate: indices (repeats count again, as in a bootstrap resample), or a
+ * Uint8Array mask of length N (non-zero = selected). Undefined selects every sample.
+ */
+export type Subset = Int32Array | Uint32Array | number[] | Uint8Array;
+
+export interface Aggregate {
+  /** Number of samples aggregated (with repeats). */
+  readonly n: number;
+  /** Signed mean matrix Φ̄, M × M row-major. */
+  readonly meanMatrix: Float64Array;
+  /** Σ_{i≠j}|Φ̄_ij| / Σ|Φ̄_ij|; NaN when the denominator is 0 or n = 0. */
+  readonly globalIntershap: number;
+  /** Mean of the defined local scores; NaN when none is defined. */
+  readonly localMean: number;
+  /** Samples whose local score is undefined (Σ|Φ^a| = 0). */
+  readonly nUndefined: number;
+  /** |Φ̄_ii| / Σ|Φ̄|, M; with globalIntershap they sum to 1. */
+  readonly contributions: Float64Array;
+  /** The share of interactions: the same number as globalIntershap, under the paper's name. */
+  readonly interactionShare: number;
+  /** Mean order masses, M (order k at k − 1). */
+  readonly orderMass: Float64Array;
+  /** Mean Shapley values, M. */
+  readonly meanShapley: Float64Array;
+}
+
+/** Aggregates `per` over `subset` (all samples when undefined). An empty subset gives n = 0 and NaNs. */
+export function aggregate(per: PerSample, subset?: Subset): Aggregate {
+  const indices = subset === undefined ? null : subsetIndices(subset, per.n);
+  const count = indices === null ? per.n : indices.length;
+  const { M } = per;
+  const matrixSum = new Float64Array(M * M);
+  const shapleySum = new Float64Array(M);
+  const orderSum = new Float64Array(M);
+  addRows(matrixSum, per.matrices, indices, count);
+  addRows(shapleySum, per.shapley, indices, count);
+  addRows(orderSum, per.orderMass, indices, count);
+  let localSum = 0;
+  let localCount = 0;
+  for (let r = 0; r < count; r++) {
+    const local = per.local[indices === null ? r : indices[r]];
+    // NaN marks an undefined local score; it is left out of the mean and counted instead.
+    if (local === local) {
+      localSum += local;
+      localCount++;
+    }
+  }
+  scale(matrixSum, 1 / count);
+  scale(shapleySum, 1 / count);
+  scale(orderSum, 1 / count);
+  const shares = matrixShares(matrixSum, M);
+  return {
+    n: count,
+    meanMatrix: matrixSum,
+    globalIntershap: shares.interaction,
+    localMean: localCount === 0 ? NaN : localSum / localCount,
+    nUndefined: count - localCount,
+    contributions: shares.contributions,
+    interactionShare: shares.interaction,
+    orderMass: orderSum,
+    meanShapley: shapleySum
+  };
+}
+
+/**
+ * Global InterSHAP of a mean matrix: Σ_{i≠j}|Φ̄_ij| / Σ|Φ̄_ij| (NaN when Σ|Φ̄| is 0 or not a number),
+ * and each modality's main-effect share |Φ̄_ii| / Σ|Φ̄|.
+ */
+export function matrixShares(
+  meanMatrix: Float64Array,
+  M: number
+): { interaction: number; contributions: Float64Array } {
+  let total = 0;
+  let diagonal = 0;
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < M; j++) {
+      total += Math.abs(meanMatrix[i * M + j]);
+    }
+    diagonal += Math.abs(meanMatrix[i * M + i]);
+  }
+  const contributions = new Float64Array(M);
+  for (let i = 0; i < M; i++) {
+    contributions[i] = total === 0 ? NaN : Math.abs(meanMatrix[i * M + i]) / total;
+  }
+  const interaction = total === 0 ? NaN : (total - diagonal) / total;
+  return { interaction, contributions };
+}
+
+/** Global InterSHAP of the samples listed in `indices` only; the bootstrap's inner loop. */
+export function globalIntershapOf(
+  per: PerSample,
+  indices: Int32Array,
+  matrixSum: Float64Array
+): number {
+  matrixSum.fill(0);
+  addRows(matrixSum, per.matrices, indices, indices.length);
+  // Scaling by 1/n cancels in the ratio, so the sums are used as they are.
+  return matrixShares(matrixSum, per.M).interaction;
+}
+
+/** The selected sample indices, validated; a mask becomes the list of its selected positions. */
+export function subsetIndices(subset: Subset, n: number): Int32Array | Uint32Array | number[] {
+  if (subset instanceof Uint8Array) {
+    return maskIndices(subset, n);
+  }
+  if (!(subset instanceof Int32Array || subset instanceof Uint32Array || Array.isArray(subset))) {
+    throw new TypeError(
+      `subset: expected sample indices (Int32Array, Uint32Array or number[]) or a Uint8Array ` +
+        `mask, got ${describe(subset)}`
+    );
+  }
+  for (let r = 0; r < subset.length; r++) {
+    const a = subset[r];
+    if (!Number.isInteger(a) || a < 0 || a >= n) {
+      throw new RangeError(
+        `subset: expected sample indices from 0 to ${n - 1}, got ${describe(a)} at position ${r}`
+      );
+    }
+  }
+  return subset;
+}
+
+function maskIndices(mask: Uint8Array, n: number): Int32Array {
+  if (mask.length !== n) {
+    throw new RangeError(
+      `subset: expected a Uint8Array mask of length N = ${n}, got length ${mask.length}`
+    );
+  }
+  let count = 0;
+  for (let a = 0; a < n; a++) {
+    count += mask[a] === 0 ? 0 : 1;
+  }
+  const indices = new Int32Array(count);
+  for (let a = 0, r = 0; a < n; a++) {
+    if (mask[a] !== 0) {
+      indices[r++] = a;
+    }
+  }
+  return indices;
+}
+
+/**
+ * sum[j] += Σ_r rows[row_r · width + j] over the first `count` selected rows (row_r = r when
+ * `selected` is null), width = sum.length. Four rows per step: each sum[j] is then read and written
+ * a quarter as often, which measured 2× faster at M = 4 (as fast as a plain pass over the rows).
+ */
+function addRows(
+  sum: Float64Array,
+  rows: Float64Array,
+  selected: ArrayLike<number> | null,
+  count: number
+): void {
+  const width = sum.length;
+  let r = 0;
+  for (; r + 4 <= count; r += 4) {
+    // The row lookups are written out: an arrow-function helper here measured 1.6× slower.
+    const o0 = (selected === null ? r : selected[r]) * width;
+    const o1 = (selected === null ? r + 1 : selected[r + 1]) * width;
+    const o2 = (selected === null ? r + 2 : selected[r + 2]) * width;
+    const o3 = (selected === null ? r + 3 : selected[r + 3]) * width;
+    for (let j = 0; j < width; j++) {
+      sum[j] += rows[o0 + j] + rows[o1 + j] + (rows[o2 + j] + rows[o3 + j]);
+    }
+  }
+  for (; r < count; r++) {
+    const o = (selected === null ? r : selected[r]) * width;
+    for (let j = 0; j < width; j++) {
+      sum[j] += rows[o + j];
+    }
+  }
+}
+
+function scale(buffer: Float64Array, factor: number): void {
+  for (let k = 0; k < buffer.length; k++) {
+    buffer[k] *= factor;
+  }
+}

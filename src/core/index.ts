@@ -1,0 +1,17 @@
+/**
+ * The InterSHAP math core: pure TypeScript, no DOM, Jupyter or Node dependency, so it runs in the
+ * browser, in a web worker and in Node alike. SPEC.md defines every number computed here.
+ */
+export { decomposeAll } from './decompose';
+export type { PerSample } from './decompose';
+export { aggregate, matrixShares } from './aggregate';
+export type { Aggregate, Subset } from './aggregate';
+export { bootstrapGlobal, quantile } from './bootstrap';
+export type { BootstrapInterval, BootstrapOptions } from './bootstrap';
+export { sii, kSii, bernoulliNumbers } from './interactions';
+export { propagateStandardErrors } from './uncertainty';
+export type { StandardErrors } from './uncertainty';
+export { mobiusInPlace, zetaInPlace } from './mobius';
+export { popcount } from './coalitions';
+export { mulberry32 } from './random';
+export { MIN_MODALITIES, MAX_MODALITIES } from './validate';

@@ -1,0 +1,111 @@
+"""The widget in batch mode (no browser): validation, results from the numpy twin, protocol."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intershap_widget import InterSHAP, protocol
+
+GOLDEN = Path(__file__).resolve().parents[2] / "tests" / "golden" / "reference_games.json"
+
+
+def golden_games() -> list[dict]:
+    return json.loads(GOLDEN.read_text())["games"]
+
+
+class Recorder:
+    """Captures what the widget sends to the browser, standing in for the comm's wire."""
+
+    def __init__(self, widget: InterSHAP) -> None:
+        self.messages: list[tuple[dict, list]] = []
+        widget.send = lambda content, buffers=None: self.messages.append((content, buffers or []))
+
+
+@pytest.mark.parametrize("game", golden_games()[:4], ids=lambda g: f"{g['kind']}-M{g['M']}")
+def test_results_match_the_reference_code(game: dict) -> None:
+    m = game["M"]
+    w = InterSHAP(values=np.array(game["values"]), names=[f"m{i}" for i in range(m)])
+    r = w.results
+    assert r.source == "numpy"
+    assert r.global_intershap == pytest.approx(game["global_intershap"], abs=1e-9)
+    np.testing.assert_allclose(r.matrices, np.array(game["matrices"]), atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("values", "names", "message"),
+    [
+        (np.zeros((3, 6)), None, "values: expected shape (N, 2**M) with 2**M a power of two >= 4, got shape (3, 6)"),
+        (np.zeros((0, 4)), None, "values: expected at least one sample (N >= 1), got N = 0"),
+        (np.array([[0.0, 1.0, np.nan, 1.0]]), None, "values: expected finite numbers, got nan"),
+        (np.array([[0.0, 1.0, np.inf, 1.0]]), None, "values: expected finite numbers, got inf"),
+        (np.zeros((2, 8)), ["a", "b"], "names: expected 3 names (M = log2(8)), got 2"),
+        (np.zeros((2, 4)), ["a", "a"], "names: expected 2 distinct names, got ['a', 'a']"),
+    ],
+)
+def test_bad_values_are_refused_before_anything_is_sent(values, names, message) -> None:
+    with pytest.raises(ValueError) as error:
+        InterSHAP(values=values, names=names)
+    assert message in str(error.value)
+
+
+def test_hello_sends_the_tables_as_binary_buffers() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.random((5, 8))
+    w = InterSHAP(values=values, names=["image", "text", "tabular"], labels=[0, 1, 0, 1, 1])
+    wire = Recorder(w)
+    w._on_browser_message(w, {"kind": "hello", "protocol": 1}, [])
+    kinds = [content["kind"] for content, _ in wire.messages]
+    assert kinds == ["dataset", "chunk", "status"]
+    dataset, _ = wire.messages[0]
+    assert dataset["names"] == ["image", "text", "tabular"] and dataset["nSamples"] == 5
+    chunk, buffers = wire.messages[1]
+    assert chunk["buffers"] == ["values", "label"]
+    np.testing.assert_array_equal(np.frombuffer(buffers[0], dtype="<f8").reshape(5, 8), values)
+    np.testing.assert_array_equal(np.frombuffer(buffers[1], dtype="<f8"), [0, 1, 0, 1, 1])
+
+
+def test_browser_results_are_used_once_they_cover_every_sample() -> None:
+    rng = np.random.default_rng(1)
+    values = rng.random((6, 4))
+    w = InterSHAP(values=values, names=["a", "b"])
+    twin = w.results
+    run = next(iter(w._runs.values()))
+    content = {
+        "kind": "results",
+        "modelId": run.model_id,
+        "n": 6,
+        "globalIntershap": twin.global_intershap,
+        "localMean": twin.local_mean,
+        "nUndefined": 0,
+        "interval": [0.1, 0.9],
+        "buffers": list(protocol.RESULT_BUFFERS),
+    }
+    buffers = [a.astype("<f8").tobytes() for a in (twin.mean_matrix.ravel(), twin.modality_contributions, twin.order_mass, twin.local)]
+    w._on_browser_message(w, content, buffers)
+    r = w.results
+    assert r.source == "browser"
+    assert r.interval == (0.1, 0.9)
+    assert r.global_intershap == pytest.approx(twin.global_intershap, abs=1e-12)
+
+
+def test_malformed_results_message_names_what_is_wrong() -> None:
+    w = InterSHAP(values=np.zeros((2, 4)) + np.arange(4), names=["a", "b"])
+    run = next(iter(w._runs.values()))
+    with pytest.raises(protocol.ProtocolError, match="expected a 2x2 matrix"):
+        protocol.parse_results(
+            {"kind": "results", "modelId": run.model_id, "buffers": list(protocol.RESULT_BUFFERS)},
+            [b"\0" * 8] * 4,
+            2,
+        )
+
+
+def test_to_dataframe_has_one_row_per_sample() -> None:
+    rng = np.random.default_rng(2)
+    w = InterSHAP(values=rng.random((4, 4)), names=["img", "txt"], labels=[1, 0, 1, 0])
+    frame = w.results.to_dataframe()
+    assert list(frame.columns) == ["local_intershap", "shapley[img]", "shapley[txt]", "main[img]", "main[txt]", "label"]
+    assert len(frame) == 4
