@@ -36,9 +36,17 @@ def chunk_message(
 ) -> tuple[dict[str, Any], list[memoryview]]:
     """A chunk header and its buffers; ``arrays`` holds 'values' and any optional per-sample arrays."""
     names = [name for name in CHUNK_BUFFERS if arrays.get(name) is not None]
-    buffers = [memoryview(np.ascontiguousarray(arrays[name], dtype="<f8")).cast("B") for name in names]
+    buffers = [
+        memoryview(np.ascontiguousarray(arrays[name], dtype="<f8")).cast("B") for name in names
+    ]
     count = int(np.asarray(arrays["values"]).shape[0])
-    header = {"kind": "chunk", "modelId": model_id, "start": int(start), "count": count, "buffers": names}
+    header = {
+        "kind": "chunk",
+        "modelId": model_id,
+        "start": int(start),
+        "count": count,
+        "buffers": names,
+    }
     return header, buffers
 
 
@@ -85,7 +93,9 @@ def _number(content: dict[str, Any], key: str) -> float:
     if value is None:
         return float("nan")
     if not isinstance(value, (int, float)):
-        raise ProtocolError(f"results message: field {key!r} expected a number or null, got {value!r}")
+        raise ProtocolError(
+            f"results message: field {key!r} expected a number or null, got {value!r}"
+        )
     return float(value)
 
 

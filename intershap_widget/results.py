@@ -57,7 +57,10 @@ class Results:
             "interval": self.interval,
             "local_mean": self.local_mean,
             "n_undefined": self.n_undefined,
-            **{f"contribution[{n}]": float(c) for n, c in zip(self.names, self.modality_contributions)},
+            **{
+                f"contribution[{n}]": float(c)
+                for n, c in zip(self.names, self.modality_contributions)
+            },
         }
 
     def to_dataframe(self) -> pd.DataFrame:

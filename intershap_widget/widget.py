@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 from ipywidgets import DOMWidget
-from traitlets import Unicode
+from traitlets import Int, List, Unicode
 
 from . import decompose as twin
 from . import protocol
@@ -38,10 +38,23 @@ def check_value_tables(
         names = [f"modality {i}" for i in range(m)]
     names = [str(name) for name in names]
     if len(names) != m:
-        raise ValueError(f"names: expected {m} names (M = log2({1 << m})), got {len(names)}: {names!r}")
+        raise ValueError(
+            f"names: expected {m} names (M = log2({1 << m})), got {len(names)}: {names!r}"
+        )
     if len(set(names)) != m:
         raise ValueError(f"names: expected {m} distinct names, got {names!r}")
     return array, names
+
+
+def check_cohort_column(column: Any, n: int, argument: str) -> tuple[list[str], np.ndarray]:
+    """A per-sample label column as (category names, float64 codes), the form the browser takes."""
+    values = np.asarray(getattr(column, "to_numpy", lambda: column)())
+    if values.ndim != 1 or values.shape[0] != n:
+        raise ValueError(
+            f"{argument}: expected one label per sample ({n}), got shape {values.shape}"
+        )
+    categories, codes = np.unique(values.astype(str), return_inverse=True)
+    return [str(c) for c in categories], codes.astype(np.float64)
 
 
 def _optional_per_sample(array: Any, n: int, argument: str) -> np.ndarray | None:
@@ -65,6 +78,7 @@ class _Run:
     se: np.ndarray | None = None
     prediction: np.ndarray | None = None
     labels: np.ndarray | None = None
+    predicted_class: np.ndarray | None = None
     filled: int = 0
     state: str = "done"
     message: str = ""
@@ -89,6 +103,7 @@ class _Run:
             "se": part(self.se),
             "prediction": part(self.prediction),
             "label": part(self.labels),
+            "predictedClass": part(self.predicted_class),
         }
 
 
@@ -107,6 +122,10 @@ class InterSHAP(DOMWidget):
     _view_module = Unicode(MODULE_NAME).tag(sync=True)
     _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
 
+    #: The samples selected in the widget (a brush, a lasso, a cohort), as sample indices; an empty
+    #: list means every sample. Set it from Python to select samples in the widget.
+    selection = List(Int(), help="Selected sample indices; empty means all samples.").tag(sync=True)
+
     def __init__(
         self,
         model: Any = None,
@@ -118,10 +137,12 @@ class InterSHAP(DOMWidget):
         labels: Any = None,
         prediction: Any = None,
         label: str = "model",
+        cohorts: Any = None,
         **engine_options: Any,
     ) -> None:
         super().__init__()
         self._runs: dict[str, _Run] = {}
+        self._cohorts: dict[str, tuple[list[str], np.ndarray]] = {}
         self._send_lock = threading.RLock()
         self._browser_ready = False
         self.client_errors: list[str] = []
@@ -137,9 +158,29 @@ class InterSHAP(DOMWidget):
             prediction=prediction,
             **engine_options,
         )
+        if cohorts is not None:
+            self.set_cohorts(cohorts)
 
     # ----------------------------------------------------------------------------------------
     # Public API
+
+    def set_cohorts(self, cohorts: Any, name: str | None = None) -> InterSHAP:
+        """Groups samples into cohorts shown side by side: one label per sample (array, list or
+        pandas Series), or a dict name -> such column for several groupings."""
+        columns = (
+            cohorts
+            if isinstance(cohorts, dict)
+            else {name or getattr(cohorts, "name", None) or "cohort": cohorts}
+        )
+        n = next(iter(self._runs.values())).n_samples
+        for column_name, column in columns.items():
+            self._cohorts[str(column_name)] = check_cohort_column(
+                column, n, f"cohorts[{column_name!r}]"
+            )
+        with self._send_lock:
+            if self._browser_ready:
+                self._send_cohorts()
+        return self
 
     def add_model(
         self,
@@ -156,10 +197,14 @@ class InterSHAP(DOMWidget):
     ) -> InterSHAP:
         """Adds a model (or ready-made value tables) to compare side by side."""
         if label in {run.label for run in self._runs.values()}:
-            raise ValueError(f"label: expected a new model label, got {label!r} which is already shown")
+            raise ValueError(
+                f"label: expected a new model label, got {label!r} which is already shown"
+            )
         if values is not None:
             if model is not None or modalities is not None:
-                raise ValueError("values: expected either values= or a model and modalities, got both")
+                raise ValueError(
+                    "values: expected either values= or a model and modalities, got both"
+                )
             run = self._run_from_values(label, values, names, se, labels, prediction)
         elif model is not None:
             run = self._start_engine(label, model, modalities, names, labels, engine_options)
@@ -181,8 +226,14 @@ class InterSHAP(DOMWidget):
         if run.filled == 0:
             raise RuntimeError(f"{label!r}: no sample has been computed yet; call wait() first")
         complete = run.filled == run.n_samples and run.state != "running"
-        browser = run.browser if complete and run.browser and run.browser.n == run.n_samples else None
-        if run._results is None or run._results.n != run.filled or (browser and run._results.source != "browser"):
+        browser = (
+            run.browser if complete and run.browser and run.browser.n == run.n_samples else None
+        )
+        if (
+            run._results is None
+            or run._results.n != run.filled
+            or (browser and run._results.source != "browser")
+        ):
             run._results = numpy_results(
                 run.label,
                 run.names,
@@ -203,11 +254,15 @@ class InterSHAP(DOMWidget):
         for run in self._runs.values():
             while not run.finished.wait(1.0 if verbose else 0.1):
                 if verbose:
-                    print(f"\r{run.label}: {run.filled}/{run.n_samples} samples", end="", flush=True)
+                    print(
+                        f"\r{run.label}: {run.filled}/{run.n_samples} samples", end="", flush=True
+                    )
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(f"timeout: {run.label!r} not finished after {timeout} s")
             if verbose:
-                print(f"\r{run.label}: {run.filled}/{run.n_samples} samples, {run.state}", flush=True)
+                print(
+                    f"\r{run.label}: {run.filled}/{run.n_samples} samples, {run.state}", flush=True
+                )
             if run.error is not None:
                 raise run.error
         return self
@@ -222,7 +277,13 @@ class InterSHAP(DOMWidget):
     # Building runs
 
     def _run_from_values(
-        self, label: str, values: Any, names: Sequence[str] | None, se: Any, labels: Any, prediction: Any
+        self,
+        label: str,
+        values: Any,
+        names: Sequence[str] | None,
+        se: Any,
+        labels: Any,
+        prediction: Any,
     ) -> _Run:
         array, checked_names = check_value_tables(values, names)
         n = array.shape[0]
@@ -230,7 +291,9 @@ class InterSHAP(DOMWidget):
         if se is not None:
             se_array = np.asarray(se, dtype=np.float64)
             if se_array.shape != array.shape:
-                raise ValueError(f"se: expected shape {array.shape} like values, got {se_array.shape}")
+                raise ValueError(
+                    f"se: expected shape {array.shape} like values, got {se_array.shape}"
+                )
         self._check_same_samples(n, label)
         run = _Run(
             model_id=uuid.uuid4().hex[:12],
@@ -273,7 +336,10 @@ class InterSHAP(DOMWidget):
             cancel=engine.cancel,
         )
         thread = threading.Thread(
-            target=self._stream, args=(run, engine, chunk_samples), name=f"intershap-{label}", daemon=True
+            target=self._stream,
+            args=(run, engine, chunk_samples),
+            name=f"intershap-{label}",
+            daemon=True,
         )
         self._runs[run.model_id] = run
         thread.start()
@@ -304,6 +370,10 @@ class InterSHAP(DOMWidget):
                     run.values[chunk.start : stop] = chunk.values
                     run.se[chunk.start : stop] = chunk.se  # type: ignore[index]
                     run.prediction[chunk.start : stop] = chunk.prediction  # type: ignore[index]
+                    if chunk.predicted_class is not None:
+                        if run.predicted_class is None:
+                            run.predicted_class = np.full(run.n_samples, np.nan)
+                        run.predicted_class[chunk.start : stop] = chunk.predicted_class
                     run.filled = stop
                     run.model_rows = int(engine.model_rows)
                     if self._browser_ready:
@@ -332,13 +402,20 @@ class InterSHAP(DOMWidget):
                 self._send_all(run)
 
     def _send_all(self, run: _Run) -> None:
-        self.send(protocol.dataset_message(run.model_id, run.label, run.names, run.n_samples, run.target))
+        self.send(
+            protocol.dataset_message(run.model_id, run.label, run.names, run.n_samples, run.target)
+        )
         for start in range(0, run.filled, RESEND_BLOCK):
             self._send_chunk(run, start, min(run.filled, start + RESEND_BLOCK))
         if run.state != "running":
             self.send(protocol.status_message(run.model_id, run.state, run.message))
         else:
             self.send(protocol.status_message(run.model_id, "running"))
+
+    def _send_cohorts(self) -> None:
+        for name, (categories, codes) in self._cohorts.items():
+            content = {"kind": "cohorts", "name": name, "categories": categories}
+            self.send(content, [memoryview(np.ascontiguousarray(codes, dtype="<f8")).cast("B")])
 
     def _send_chunk(self, run: _Run, start: int, stop: int) -> None:
         header, buffers = protocol.chunk_message(run.model_id, start, run.chunk_arrays(start, stop))
@@ -363,6 +440,7 @@ class InterSHAP(DOMWidget):
                 self._browser_ready = True
                 for run in self._runs.values():
                     self._send_all(run)
+                self._send_cohorts()
         elif kind == "cancel":
             model_id = content.get("modelId")
             for run in self._runs.values():

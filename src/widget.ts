@@ -33,8 +33,9 @@ export class InterSHAPModel extends DOMWidgetModel {
 
   initialize(attributes: Backbone.ObjectHash, options: { model_id: string; comm?: unknown }): void {
     super.initialize(attributes, options as never);
-    this.session = new Session(new ComputeClient(config.useWorker), modelId =>
-      void this.sendResults(modelId)
+    this.session = new Session(
+      new ComputeClient(config.useWorker),
+      modelId => void this.sendResults(modelId)
     );
     this.on('msg:custom', (content: unknown, buffers?: ArrayBuffer[] | ArrayBufferView[]) =>
       this.session.receive(content, buffers ?? [])
@@ -120,7 +121,12 @@ export class InterSHAPView extends DOMWidgetView {
 
   processLuminoMessage(msg: Parameters<DOMWidgetView['processLuminoMessage']>[0]): void {
     super.processLuminoMessage(msg);
-    if (msg.type === 'after-attach' && this.panel && !this.panel.isAttached && this.el.isConnected) {
+    if (
+      msg.type === 'after-attach' &&
+      this.panel &&
+      !this.panel.isAttached &&
+      this.el.isConnected
+    ) {
       Widget.attach(this.panel, this.el);
     }
     if (msg.type === 'resize' || msg.type === 'after-show') {

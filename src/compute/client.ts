@@ -20,7 +20,10 @@ export class ComputeClient {
         this.worker.onmessage = event => this.settle(event.data);
         this.worker.onerror = event => this.failAll(`compute worker failed: ${event.message}`);
       } catch (error) {
-        console.warn('intershap-widget: web worker unavailable, computing on the main thread', error);
+        console.warn(
+          'intershap-widget: web worker unavailable, computing on the main thread',
+          error
+        );
         this.worker = null;
       }
     }
@@ -47,7 +50,12 @@ export class ComputeClient {
     subset?: Int32Array,
     bootstrap?: { reps: number; seed: number; level: number }
   ): Promise<AggregateResult> {
-    return this.request({ op: 'aggregate', modelId, subset, bootstrap }) as Promise<AggregateResult>;
+    return this.request({
+      op: 'aggregate',
+      modelId,
+      subset,
+      bootstrap
+    }) as Promise<AggregateResult>;
   }
 
   sample(modelId: string, index: number): Promise<SampleDetail> {

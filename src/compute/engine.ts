@@ -86,7 +86,9 @@ export class ComputeEngine {
   private tables(modelId: string): ModelTables {
     const tables = this.models.get(modelId);
     if (!tables) {
-      throw new Error(`modelId: expected one of [${[...this.models.keys()].join(', ')}], got '${modelId}'`);
+      throw new Error(
+        `modelId: expected one of [${[...this.models.keys()].join(', ')}], got '${modelId}'`
+      );
     }
     return tables;
   }
@@ -129,8 +131,7 @@ export class ComputeEngine {
     // Until every chunk has arrived, "all samples" means the samples received so far.
     const effective = subset ?? (t.nReceived === t.nSamples ? undefined : t.received);
     const agg = aggregate(t.per, effective);
-    const interval =
-      bootstrap && agg.n > 1 ? bootstrapGlobal(t.per, effective, bootstrap) : null;
+    const interval = bootstrap && agg.n > 1 ? bootstrapGlobal(t.per, effective, bootstrap) : null;
     return {
       ...agg,
       interval: interval ? { low: interval.low, high: interval.high } : null,
@@ -141,7 +142,9 @@ export class ComputeEngine {
   private sample(modelId: string, index: number): SampleDetail {
     const t = this.tables(modelId);
     if (!Number.isInteger(index) || index < 0 || index >= t.nSamples || !t.received[index]) {
-      throw new Error(`sample: expected a received sample index in [0, ${t.nSamples}), got ${index}`);
+      throw new Error(
+        `sample: expected a received sample index in [0, ${t.nSamples}), got ${index}`
+      );
     }
     const width = 2 ** t.M;
     const M = t.M;

@@ -3,7 +3,7 @@
  * aggregates. It turns kernel messages into compute requests and tells listeners when anything
  * changed. No DOM here: views subscribe and draw.
  */
-import { decodeChunk, parseKernelMessage, ProtocolError } from '../protocol/messages';
+import { decodeChunk, parseKernelMessage, ProtocolError, toFloat64 } from '../protocol/messages';
 import type { DatasetMessage, ProgressMessage, StatusMessage } from '../protocol/messages';
 import { ComputeClient } from './client';
 import type { AggregateResult } from './engine';
@@ -18,6 +18,13 @@ export interface ModelState {
   labels: Float64Array;
 }
 
+/** A grouping of the samples: codes[i] indexes categories (NaN = no cohort). */
+export interface Cohorts {
+  name: string;
+  categories: string[];
+  codes: Float64Array;
+}
+
 export type Listener = () => void;
 
 /** Bootstrap settings for the global score's interval. */
@@ -25,6 +32,7 @@ export const BOOTSTRAP = { reps: 1000, seed: 0, level: 0.95 };
 
 export class Session {
   readonly models = new Map<string, ModelState>();
+  readonly cohorts = new Map<string, Cohorts>();
   /** The last problem, shown to the user next to the results it did not touch. */
   error: string | null = null;
   private listeners = new Set<Listener>();
@@ -88,6 +96,21 @@ export class Session {
           );
         });
         this.scheduleRefresh(message.modelId);
+        break;
+      }
+      case 'cohorts': {
+        if (buffers.length !== 1) {
+          throw new ProtocolError(
+            `cohorts message: expected 1 buffer of codes, got ${buffers.length}`
+          );
+        }
+        const codes = toFloat64(buffers[0], 'codes');
+        this.cohorts.set(message.name, {
+          name: message.name,
+          categories: message.categories,
+          codes
+        });
+        this.notify();
         break;
       }
       case 'progress':

@@ -14,6 +14,10 @@ scope.onmessage = (event: MessageEvent<{ id: number; request: ComputeRequest }>)
   try {
     scope.postMessage({ id, ok: true, result: engine.handle(request) });
   } catch (error) {
-    scope.postMessage({ id, ok: false, error: error instanceof Error ? error.message : String(error) });
+    scope.postMessage({
+      id,
+      ok: false,
+      error: error instanceof Error ? error.message : String(error)
+    });
   }
 };

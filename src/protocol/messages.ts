@@ -48,7 +48,15 @@ export interface StatusMessage {
   message: string;
 }
 
-export type KernelMessage = DatasetMessage | ChunkMessage | ProgressMessage | StatusMessage;
+/** A grouping of the samples (by label, predicted class or a user column); one float64 code each. */
+export interface CohortsMessage {
+  kind: 'cohorts';
+  name: string;
+  categories: string[];
+}
+
+export type KernelMessage =
+  DatasetMessage | ChunkMessage | ProgressMessage | StatusMessage | CohortsMessage;
 
 /** A decoded chunk: the typed arrays that came as buffers. */
 export interface DecodedChunk {
@@ -82,12 +90,7 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value).slice(0, 40)}`;
 }
 
-function field<T>(
-  msg: Json,
-  name: string,
-  check: (v: unknown) => v is T,
-  expected: string
-): T {
+function field<T>(msg: Json, name: string, check: (v: unknown) => v is T, expected: string): T {
   const value = msg[name];
   if (!check(value)) {
     throw new ProtocolError(
@@ -98,8 +101,7 @@ function field<T>(
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string';
-const isCount = (v: unknown): v is number =>
-  typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isStringArray = (v: unknown): v is string[] =>
   Array.isArray(v) && v.every(item => typeof item === 'string');
@@ -170,9 +172,15 @@ export function parseKernelMessage(raw: unknown): KernelMessage {
         message: field(msg, 'message', isString, 'a string')
       };
     }
+    case 'cohorts':
+      return {
+        kind: 'cohorts',
+        name: field(msg, 'name', isString, 'a string'),
+        categories: field(msg, 'categories', isStringArray, 'a list of category names')
+      };
     default:
       throw new ProtocolError(
-        `message: field 'kind' expected one of 'dataset', 'chunk', 'progress', 'status', got ${describe(msg.kind)}`
+        `message: field 'kind' expected one of 'dataset', 'chunk', 'progress', 'status', 'cohorts', got ${describe(msg.kind)}`
       );
   }
 }

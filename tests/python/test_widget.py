@@ -38,7 +38,11 @@ def test_results_match_the_reference_code(game: dict) -> None:
 @pytest.mark.parametrize(
     ("values", "names", "message"),
     [
-        (np.zeros((3, 6)), None, "values: expected shape (N, 2**M) with 2**M a power of two >= 4, got shape (3, 6)"),
+        (
+            np.zeros((3, 6)),
+            None,
+            "values: expected shape (N, 2**M) with 2**M a power of two >= 4, got shape (3, 6)",
+        ),
         (np.zeros((0, 4)), None, "values: expected at least one sample (N >= 1), got N = 0"),
         (np.array([[0.0, 1.0, np.nan, 1.0]]), None, "values: expected finite numbers, got nan"),
         (np.array([[0.0, 1.0, np.inf, 1.0]]), None, "values: expected finite numbers, got inf"),
@@ -84,7 +88,15 @@ def test_browser_results_are_used_once_they_cover_every_sample() -> None:
         "interval": [0.1, 0.9],
         "buffers": list(protocol.RESULT_BUFFERS),
     }
-    buffers = [a.astype("<f8").tobytes() for a in (twin.mean_matrix.ravel(), twin.modality_contributions, twin.order_mass, twin.local)]
+    buffers = [
+        a.astype("<f8").tobytes()
+        for a in (
+            twin.mean_matrix.ravel(),
+            twin.modality_contributions,
+            twin.order_mass,
+            twin.local,
+        )
+    ]
     w._on_browser_message(w, content, buffers)
     r = w.results
     assert r.source == "browser"
@@ -107,5 +119,12 @@ def test_to_dataframe_has_one_row_per_sample() -> None:
     rng = np.random.default_rng(2)
     w = InterSHAP(values=rng.random((4, 4)), names=["img", "txt"], labels=[1, 0, 1, 0])
     frame = w.results.to_dataframe()
-    assert list(frame.columns) == ["local_intershap", "shapley[img]", "shapley[txt]", "main[img]", "main[txt]", "label"]
+    assert list(frame.columns) == [
+        "local_intershap",
+        "shapley[img]",
+        "shapley[txt]",
+        "main[img]",
+        "main[txt]",
+        "label",
+    ]
     assert len(frame) == 4

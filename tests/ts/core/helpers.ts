@@ -19,10 +19,8 @@ export interface GoldenGame {
   interactions_share: number | null;
 }
 
-export const GOLDEN_URL = new URL(
-  '../../../../shared/golden/reference_games.json',
-  import.meta.url
-);
+// The vendored copy of ../shared/golden (tests/python/test_golden_copy.py keeps it identical).
+export const GOLDEN_URL = new URL('../../golden/reference_games.json', import.meta.url);
 
 export function loadGoldenText(): string {
   return readFileSync(GOLDEN_URL, 'utf8');
