@@ -15,6 +15,11 @@ import {
 test('quickstart renders the widget with the score Python computes', async ({ page }) => {
   const pageErrors: string[] = [];
   page.on('pageerror', error => pageErrors.push(error.message));
+  page.on('console', message => {
+    if (message.type() === 'error') {
+      console.log(`browser console error: ${message.text()}`);
+    }
+  });
 
   await openNotebook(page, 'quickstart.ipynb');
   await runAllCells(page);
@@ -42,8 +47,17 @@ test('quickstart renders the widget with the score Python computes', async ({ pa
   const heatmap = widget.locator('.intershap-heatmap');
   await expect(heatmap.locator('g.annotation')).toHaveCount(M * M);
   expect(await heatmap.locator('.xtick text').allTextContents()).toEqual(names);
-  expect(await heatmap.locator('.ytick text').allTextContents()).toEqual(names);
+  // Rows read top to bottom in modality order, as the user sees them.
+  const rows = await heatmap.locator('.ytick text').evaluateAll(ticks =>
+    ticks
+      .map(t => ({ text: t.textContent, y: t.getBoundingClientRect().top }))
+      .sort((a, b) => a.y - b.y)
+      .map(t => t.text)
+  );
+  expect(rows).toEqual(names);
 
+  // The decomposition ran in the web worker, not on the page's main thread.
+  await expect(widget).toHaveAttribute('data-compute', 'worker');
   await saveScreenshot(widget, 'quickstart-widget.png');
   expect(pageErrors).toEqual([]);
 });
