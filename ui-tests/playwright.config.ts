@@ -39,6 +39,6 @@ export default defineConfig({
     timeout: 120_000,
     reuseExistingServer: false,
     stdout: 'ignore',
-    stderr: 'pipe'
+    stderr: 'ignore'
   }
 });

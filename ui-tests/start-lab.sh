@@ -4,15 +4,17 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 port=${1:-8899}
-scratch="$repo/ui-tests/test-results/lab-root"
-rm -rf "$scratch" "$repo/ui-tests/test-results/lab-state"
-mkdir -p "$scratch" "$repo/ui-tests/test-results/lab-state/settings" "$repo/ui-tests/test-results/lab-state/workspaces"
+# Outside Playwright's outputDir, which it empties at the start of a run.
+state="$repo/ui-tests/.lab-scratch/$port"
+scratch="$state/root"
+rm -rf "$state"
+mkdir -p "$scratch" "$state/settings" "$state/workspaces"
 cp "$repo"/examples/*.ipynb "$scratch"/
 # Dismiss the "news" question so no toast covers the widget.
-mkdir -p "$repo/ui-tests/test-results/lab-state/settings/@jupyterlab/apputils-extension"
-echo '{"fetchNews": "false"}' > "$repo/ui-tests/test-results/lab-state/settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
-export JUPYTERLAB_SETTINGS_DIR="$repo/ui-tests/test-results/lab-state/settings"
-export JUPYTERLAB_WORKSPACES_DIR="$repo/ui-tests/test-results/lab-state/workspaces"
+mkdir -p "$state/settings/@jupyterlab/apputils-extension"
+echo '{"fetchNews": "false"}' > "$state/settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
+export JUPYTERLAB_SETTINGS_DIR="$state/settings"
+export JUPYTERLAB_WORKSPACES_DIR="$state/workspaces"
 exec "$repo/.venv/bin/jupyter" lab \
   --no-browser \
   --allow-root \
@@ -25,4 +27,5 @@ exec "$repo/.venv/bin/jupyter" lab \
   --LabApp.expose_app_in_browser=True \
   --LabServerApp.extra_labextensions_path=[] \
   --LabApp.news_url=None \
-  --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+  --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+  >"$state/jupyter-lab.log" 2>&1

@@ -25,7 +25,12 @@ test('quickstart renders the widget with the score Python computes', async ({ pa
   await runAllCells(page);
 
   const widget = page.locator('.intershap-widget').first();
-  await expect(widget).toBeVisible({ timeout: 180_000 });
+  // Fail at once with the traceback when a cell raises, instead of waiting for a widget that never comes.
+  const traceback = page.locator(
+    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]'
+  );
+  await expect(widget.or(traceback).first()).toBeVisible({ timeout: 180_000 });
+  expect(await traceback.count(), await notebookOutputText(page)).toBe(0);
   await waitForKernelIdle(page);
 
   // Python's number, printed by the notebook from the same value tables.
