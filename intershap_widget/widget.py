@@ -207,7 +207,8 @@ class InterSHAP(DOMWidget):
                 )
             run = self._run_from_values(label, values, names, se, labels, prediction)
         elif model is not None:
-            run = self._start_engine(label, model, modalities, names, labels, engine_options)
+            self._start_engine(label, model, modalities, names, labels, engine_options)
+            return self
         else:
             raise ValueError(
                 "model: expected a model and its modalities, or value tables via values=, got neither"
@@ -316,34 +317,44 @@ class InterSHAP(DOMWidget):
         names: Sequence[str] | None,
         labels: Any,
         options: dict[str, Any],
-    ) -> _Run:
+    ) -> list[_Run]:
+        """Validates everything (before any model call but the engine's small probe), then starts
+        the background thread. ``target="all"`` gives one run per class, all fed by one engine."""
         from .values import ValueEngine
 
         chunk_samples = int(options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES))
         engine = ValueEngine(model, modalities, names=names, **options)
         n, m = engine.n_samples, engine.M
         self._check_same_samples(n, label)
-        run = _Run(
-            model_id=uuid.uuid4().hex[:12],
-            label=label,
-            names=list(engine.names),
-            values=np.zeros((n, 1 << m)),
-            se=np.zeros((n, 1 << m)),
-            prediction=np.full(n, np.nan),
-            labels=_optional_per_sample(labels, n, "labels"),
-            target=str(options.get("target", "predicted")),
-            state="running",
-            cancel=engine.cancel,
-        )
+        target = options.get("target", "predicted")
+        per_class = target == "all"
+        classes = range(engine.n_classes) if per_class else [None]
+        checked_labels = _optional_per_sample(labels, n, "labels")
+        runs = [
+            _Run(
+                model_id=uuid.uuid4().hex[:12],
+                label=label if k is None else f"{label} · class {k}",
+                names=list(engine.names),
+                values=np.zeros((n, 1 << m)),
+                se=np.zeros((n, 1 << m)),
+                prediction=np.full(n, np.nan),
+                labels=checked_labels,
+                target=str(target if k is None else k),
+                state="running",
+                cancel=engine.cancel,
+            )
+            for k in classes
+        ]
         thread = threading.Thread(
             target=self._stream,
-            args=(run, engine, chunk_samples),
+            args=(runs, engine, chunk_samples, per_class),
             name=f"intershap-{label}",
             daemon=True,
         )
-        self._runs[run.model_id] = run
+        for run in runs:  # the browser hears of each run before its first chunk
+            self._announce(run)
         thread.start()
-        return run
+        return runs
 
     def _check_same_samples(self, n: int, label: str) -> None:
         for other in self._runs.values():
@@ -361,36 +372,51 @@ class InterSHAP(DOMWidget):
     # ----------------------------------------------------------------------------------------
     # Streaming (runs on the engine's thread)
 
-    def _stream(self, run: _Run, engine: Any, chunk_samples: int) -> None:
+    def _stream(self, runs: list[_Run], engine: Any, chunk_samples: int, per_class: bool) -> None:
         last_progress = 0.0
         try:
             for chunk in engine.iter_chunks(chunk_samples=chunk_samples):
-                stop = chunk.start + chunk.values.shape[0]
+                stop = chunk.start + len(chunk)
                 with self._send_lock:
-                    run.values[chunk.start : stop] = chunk.values
-                    run.se[chunk.start : stop] = chunk.se  # type: ignore[index]
-                    run.prediction[chunk.start : stop] = chunk.prediction  # type: ignore[index]
-                    if chunk.predicted_class is not None:
-                        if run.predicted_class is None:
-                            run.predicted_class = np.full(run.n_samples, np.nan)
-                        run.predicted_class[chunk.start : stop] = chunk.predicted_class
-                    run.filled = stop
-                    run.model_rows = int(engine.model_rows)
-                    if self._browser_ready:
-                        self._send_chunk(run, chunk.start, stop)
+                    for k, run in enumerate(runs):
+                        values = chunk.values[:, k, :] if per_class else chunk.values
+                        se = chunk.se[:, k, :] if per_class else chunk.se
+                        self._store_chunk(run, chunk, values, se, int(engine.model_rows))
+                        if self._browser_ready:
+                            self._send_chunk(run, chunk.start, stop)
                 now = time.perf_counter()
-                if now - last_progress >= MIN_PROGRESS_INTERVAL_S or stop == run.n_samples:
+                if now - last_progress >= MIN_PROGRESS_INTERVAL_S or stop == runs[0].n_samples:
                     last_progress = now
-                    self._send_progress(run)
-            run.state = "cancelled" if run.filled < run.n_samples else "done"
+                    for run in runs:
+                        self._send_progress(run)
+            state = "cancelled" if runs[0].filled < runs[0].n_samples else "done"
+            for run in runs:
+                run.state = state
         except BaseException as error:  # noqa: BLE001 - shown in the widget and re-raised by wait()
-            run.state, run.error = "error", error
-            run.message = f"{type(error).__name__}: {error}"
+            for run in runs:
+                run.state, run.error = "error", error
+                run.message = f"{type(error).__name__}: {error}"
         finally:
             with self._send_lock:
-                if self._browser_ready:
-                    self.send(protocol.status_message(run.model_id, run.state, run.message))
-            run.finished.set()
+                for run in runs:
+                    if self._browser_ready:
+                        self.send(protocol.status_message(run.model_id, run.state, run.message))
+                    run.finished.set()
+
+    @staticmethod
+    def _store_chunk(
+        run: _Run, chunk: Any, values: np.ndarray, se: np.ndarray, model_rows: int
+    ) -> None:
+        stop = chunk.start + len(chunk)
+        run.values[chunk.start : stop] = values
+        run.se[chunk.start : stop] = se  # type: ignore[index]
+        run.prediction[chunk.start : stop] = chunk.prediction  # type: ignore[index]
+        if chunk.predicted_class is not None:
+            if run.predicted_class is None:
+                run.predicted_class = np.full(run.n_samples, np.nan)
+            run.predicted_class[chunk.start : stop] = chunk.predicted_class
+        run.filled = stop
+        run.model_rows = model_rows
 
     # ----------------------------------------------------------------------------------------
     # Messages

@@ -128,3 +128,110 @@ def test_to_dataframe_has_one_row_per_sample() -> None:
         "label",
     ]
     assert len(frame) == 4
+
+
+# ------------------------------------------------------------------------------------------------
+# A model behind the widget: streaming, cancel, errors
+
+
+def _toy_modalities(n: int = 120, seed: int = 0) -> tuple[dict, dict]:
+    rng = np.random.default_rng(seed)
+    samples = {"a": rng.normal(size=(n, 3)), "b": rng.normal(size=(n, 2))}
+    background = {"a": rng.normal(size=(40, 3)), "b": rng.normal(size=(40, 2))}
+    return samples, background
+
+
+def _xor_like(batch: dict) -> np.ndarray:
+    z = batch["a"].sum(1) * batch["b"].sum(1)
+    p = 1 / (1 + np.exp(-z))
+    return np.stack([1 - p, p], 1)
+
+
+def test_streamed_values_reach_the_browser_in_binary_chunks_and_match_the_engine() -> None:
+    from intershap_widget.values import ValueEngine
+
+    samples, background = _toy_modalities()
+    w = InterSHAP(_xor_like, samples, background=background, draws=30, seed=3, chunk_samples=50)
+    wire = Recorder(w)
+    w._on_browser_message(w, {"kind": "hello", "protocol": 1}, [])
+    w.wait(verbose=False)
+    chunks = [(c, b) for c, b in wire.messages if c["kind"] == "chunk"]
+    assert chunks, "no chunk reached the browser"
+    received = np.full((120, 4), np.nan)
+    for content, buffers in chunks:
+        block = np.frombuffer(buffers[0], dtype="<f8").reshape(content["count"], 4)
+        received[content["start"] : content["start"] + content["count"]] = block
+    expected = ValueEngine(
+        _xor_like, samples, background=background, draws=30, seed=3
+    ).compute_all()
+    np.testing.assert_array_equal(received, expected.values)
+    assert wire.messages[-1][0] == {
+        "kind": "status",
+        "modelId": chunks[0][0]["modelId"],
+        "state": "done",
+        "message": "",
+    }
+    assert any(c["kind"] == "progress" and c["done"] == 120 for c, _ in wire.messages)
+
+
+def test_a_model_that_fails_midway_keeps_what_was_computed_and_wait_reraises() -> None:
+    samples, background = _toy_modalities()
+    calls = {"n": 0}
+
+    def flaky(batch: dict) -> np.ndarray:
+        calls["n"] += 1
+        if batch["a"].shape[0] > 10 and calls["n"] > 6:
+            raise RuntimeError("GPU on fire")
+        return _xor_like(batch)
+
+    w = InterSHAP(flaky, samples, background=background, draws=20, chunk_samples=10, batch_rows=200)
+    with pytest.raises(Exception, match="GPU on fire"):
+        w.wait(verbose=False)
+    run = next(iter(w._runs.values()))
+    assert run.state == "error"
+    assert 0 < run.filled < 120
+    assert w.results.n == run.filled  # what was computed before the failure is still usable
+
+
+def test_cancel_stops_within_a_batch_and_keeps_finished_samples() -> None:
+    import threading
+
+    samples, background = _toy_modalities(n=400)
+    second_chunk = threading.Event()
+
+    def slow(batch: dict) -> np.ndarray:
+        if second_chunk.is_set():
+            w.cancel()
+        return _xor_like(batch)
+
+    w = InterSHAP(slow, samples, background=background, draws=20, chunk_samples=20, batch_rows=100)
+    second_chunk.set()
+    w.wait(verbose=False)
+    run = next(iter(w._runs.values()))
+    assert run.state == "cancelled"
+    assert run.filled < 400
+    if run.filled:
+        assert w.results.n == run.filled
+
+
+def test_target_all_gives_one_model_per_class() -> None:
+    samples, background = _toy_modalities(n=60)
+    w = InterSHAP(_xor_like, samples, background=background, draws=10, target="all", label="xor")
+    w.wait(verbose=False)
+    assert w.models == ["xor · class 0", "xor · class 1"]
+    # v_class0 = 1 - v_class1 for every coalition, so the two decompositions mirror each other.
+    r0, r1 = (w.results_for(label) for label in w.models)
+    np.testing.assert_allclose(r0.matrices, -r1.matrices, atol=1e-12)
+
+
+def test_cohorts_are_sent_as_codes_with_their_category_names() -> None:
+    w = InterSHAP(values=np.arange(12.0).reshape(3, 4), names=["a", "b"], cohorts=["x", "y", "x"])
+    wire = Recorder(w)
+    w._on_browser_message(w, {"kind": "hello", "protocol": 1}, [])
+    content, buffers = next((c, b) for c, b in wire.messages if c["kind"] == "cohorts")
+    assert content == {"kind": "cohorts", "name": "cohort", "categories": ["x", "y"]}
+    np.testing.assert_array_equal(np.frombuffer(buffers[0], dtype="<f8"), [0, 1, 0])
+    with pytest.raises(
+        ValueError, match=r"cohorts\['group'\]: expected one label per sample \(3\)"
+    ):
+        w.set_cohorts({"group": ["x", "y"]})
