@@ -1,0 +1,261 @@
+"""Benchmark of the kernel-side value engine: ``python -m intershap_widget.bench``.
+
+HD-XOR synergy with M = 2 (SPEC §6): trains the paper's early-fusion MLP, exports it to ONNX and
+explains ``--samples`` test samples with ``--draws`` random-masking draws per coalition
+(2000 × 2 × 1000 = 4M masked rows, plus the background for v(∅) and the full samples).
+
+It prints, for the ONNX model (onnxruntime) and for the torch module:
+
+- the wall time of the whole coalition evaluation (``ValueEngine.compute_all``: probe, v(∅),
+  full samples, masked rows, reductions);
+- the model's bare forward time over the same number of rows, in the same process, with the
+  same batch size, on a pre-built masked input (no masking, no conversion, no checks);
+- their ratio (the engine's overhead; the target is ≤ 1.2).
+
+Engine and bare forward are timed alternately ``--repeat`` times and the best of each is used, so
+that a noisy machine affects both alike. Then ``draws="auto"`` is compared with the fixed draws:
+global InterSHAP of both (via ``decompose.aggregate``), their difference in points and the
+ratio of model rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .values import ValueEngine, ValueResult
+
+
+def _export_onnx(module: Any, n_features: int) -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    example = torch.zeros(1, n_features, dtype=torch.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kwargs: dict[str, Any] = {
+            "input_names": ["x"],
+            "output_names": ["logits"],
+            "dynamic_axes": {"x": {0: "n"}, "logits": {0: "n"}},
+            "opset_version": 17,
+        }
+        try:
+            torch.onnx.export(module, (example,), buffer, dynamo=False, **kwargs)
+        except TypeError:  # older torch without the dynamo argument
+            torch.onnx.export(module, (example,), buffer, **kwargs)
+    return buffer.getvalue()
+
+
+def _bare_forward(engine: ValueEngine, module: Any, kind: str) -> tuple[Callable[[], Any], int]:
+    """A bare forward call on a pre-built masked batch of the engine's batch size."""
+    rows = engine.last_batch_rows
+    x = engine.input_buffer()[:rows].copy()
+    if kind == "onnx":
+        session = engine.model.session  # type: ignore[attr-defined]
+        name = session.get_inputs()[0].name
+        return (lambda: session.run(None, {name: x})), rows
+    import torch
+
+    xt = torch.from_numpy(x)
+
+    def forward() -> Any:
+        with torch.inference_mode():
+            return module(xt)
+
+    return forward, rows
+
+
+def _time_pair(
+    make_engine: Callable[[], ValueEngine], module: Any, kind: str, repeat: int
+) -> dict[str, Any]:
+    """Alternates ``repeat`` engine runs and bare-forward runs over the same number of rows."""
+    runs: list[dict[str, float]] = []
+    info: dict[str, Any] = {}
+    for _ in range(repeat):
+        engine = make_engine()
+        rows_before, model_s_before = engine.model_rows, engine.model.seconds
+        t0 = time.perf_counter()
+        result = engine.compute_all()
+        engine_s = time.perf_counter() - t0
+        rows = engine.model_rows - rows_before
+        in_model_s = engine.model.seconds - model_s_before
+        forward, batch = _bare_forward(engine, module, kind)
+        forward()  # warm
+        calls = -(-rows // batch)
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            forward()
+        bare_s = (time.perf_counter() - t0) * rows / (calls * batch)
+        runs.append({"engine_s": engine_s, "bare_s": bare_s, "in_model_s": in_model_s})
+        info.update(rows=rows, batch=batch, result=result, engine=engine)
+    best = min(runs, key=lambda r: r["engine_s"])
+    info.update(
+        engine_s=best["engine_s"],
+        in_model_s=best["in_model_s"],
+        bare_s=min(r["bare_s"] for r in runs),
+        runs=runs,
+    )
+    return info
+
+
+def _global(result: ValueResult) -> float:
+    from .decompose import aggregate, decompose
+
+    return float(aggregate(decompose(result.values)).global_intershap)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m intershap_widget.bench", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--samples", type=int, default=2000, help="test samples to explain (default 2000)"
+    )
+    parser.add_argument(
+        "--draws", type=int, default=1000, help="draws per coalition R (default 1000)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=200, help="MLP training epochs (default 200, SPEC §6)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="train for 20 epochs instead (faster, weaker model)"
+    )
+    parser.add_argument("--setting", default="synergy", help="HD-XOR setting (default synergy)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--batch-rows", type=int, default=None, help="engine batch size (default: memory budget)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="alternate engine/bare timings this many times"
+    )
+    parser.add_argument(
+        "--tolerance", type=float, default=None, help="SE tolerance for draws='auto' (default 0.01)"
+    )
+    parser.add_argument("--skip-torch", action="store_true", help="only time the ONNX model")
+    args = parser.parse_args(argv)
+    epochs = 20 if args.quick else args.epochs
+
+    import onnxruntime
+    import torch
+
+    from .datasets import hd_xor, train_early_fusion_mlp
+
+    t0 = time.perf_counter()
+    data = hd_xor(args.setting, n_modalities=2, seed=args.seed)
+    module = train_early_fusion_mlp(
+        data.concat("train"), data.y_train, epochs=epochs, seed=args.seed
+    )
+    train_s = time.perf_counter() - t0
+    with torch.inference_mode():
+        logits = module(
+            torch.from_numpy(np.ascontiguousarray(data.concat("test"), dtype=np.float32))
+        )
+    accuracy = float((logits.argmax(1).numpy() == data.y_test).mean())
+    onnx_bytes = _export_onnx(module, data.concat("train").shape[1])
+
+    explain = {name: data.explain[name][: args.samples] for name in data.names}
+    n = explain[data.names[0]].shape[0]
+    background = data.val
+
+    def engine_for(model: Any, draws: Any = args.draws, **extra: Any) -> Callable[[], ValueEngine]:
+        return lambda: ValueEngine(
+            model,
+            explain,
+            background,
+            draws=draws,
+            seed=args.seed,
+            batch_rows=args.batch_rows,
+            **extra,
+        )
+
+    print("intershap_widget.bench: kernel value engine")
+    print(
+        f"  machine: {platform.machine()}, {os.cpu_count()} CPUs, numpy {np.__version__},"
+        f" torch {torch.__version__} ({torch.get_num_threads()} threads), onnxruntime {onnxruntime.__version__}"
+    )
+    print(
+        f"  data: HD-XOR {args.setting}, M=2 ({', '.join(f'{k}: {data.dims[k]}' for k in data.names)}),"
+        f" background {background[data.names[0]].shape[0]} rows, {n} samples explained"
+    )
+    print(
+        f"  model: early-fusion MLP, {epochs} epochs{' (--quick)' if args.quick else ''},"
+        f" test accuracy {accuracy:.3f}, trained in {train_s:.1f} s"
+    )
+    print(f"  masking: random, R={args.draws}, target=predicted, timings: best of {args.repeat}")
+    print()
+
+    runs = [("onnx", onnx_bytes)] + ([] if args.skip_torch else [("torch", module)])
+    results: dict[str, dict[str, Any]] = {}
+    for kind, model in runs:
+        results[kind] = _time_pair(engine_for(model), module, kind, args.repeat)
+    header = (
+        f"  {'model':<8}{'model rows':>12}{'batch':>7}{'engine s':>10}{'bare fwd s':>12}"
+        f"{'ratio':>8}{'in-model s':>12}{'in-run ratio':>14}"
+    )
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for kind, info in results.items():
+        print(
+            f"  {kind:<8}{info['rows']:>12,}{info['batch']:>7}{info['engine_s']:>10.2f}"
+            f"{info['bare_s']:>12.2f}{info['engine_s'] / info['bare_s']:>8.3f}"
+            f"{info['in_model_s']:>12.2f}{info['engine_s'] / info['in_model_s']:>14.3f}"
+        )
+    print(
+        "  ratio = engine / bare forward (best of each); in-run ratio = engine / time inside the"
+        " model's calls in that same run"
+    )
+    for kind, info in results.items():
+        runs_text = "; ".join(
+            f"{r['engine_s']:.2f}/{r['bare_s']:.2f}/{r['in_model_s']:.2f}" for r in info["runs"]
+        )
+        print(f"  ({kind}, every run engine/bare/in-model s: {runs_text})")
+    print()
+
+    fixed = results["onnx"]["result"]
+    fixed_s = results["onnx"]["engine_s"]
+    g_fixed = _global(fixed)
+    tolerances = [args.tolerance] if args.tolerance is not None else [None, 0.02]
+    rows_auto = []
+    for tolerance in tolerances:
+        auto_engine = engine_for(onnx_bytes, draws="auto", tolerance=tolerance)()
+        t0 = time.perf_counter()
+        auto = auto_engine.compute_all()
+        rows_auto.append((auto_engine.tolerance, auto, time.perf_counter() - t0))
+    max_draws = auto_engine.max_draws
+    print(
+        f"  draws='auto' (rounds of 32, 64, 128, ... up to {max_draws} draws) vs R={args.draws}, ONNX:"
+    )
+    header = (
+        f"  {'draws':<18}{'model rows':>12}{'rows ratio':>12}{'seconds':>9}"
+        f"{'global InterSHAP':>18}{'|diff| pts':>12}{'median R':>10}{'mean SE':>9}"
+    )
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+
+    def line(name: str, res: ValueResult, seconds: float) -> None:
+        g = _global(res)
+        print(
+            f"  {name:<18}{res.model_rows:>12,}{res.model_rows / fixed.model_rows:>12.3f}{seconds:>9.2f}"
+            f"{100 * g:>17.2f}%{100 * abs(g - g_fixed):>12.2f}{int(np.median(res.draws)):>10}"
+            f"{float(np.mean(res.se[:, 1:-1])):>9.4f}"
+        )
+
+    line(f"R={args.draws}", fixed, fixed_s)
+    for tolerance, auto, seconds in rows_auto:
+        line(f"auto, SE<{tolerance:g}", auto, seconds)
+    print(
+        f"  (|diff| pts: absolute difference from R={args.draws} in percentage points; mean SE:"
+        " over the masked coalition values)"
+    )
+
+
+if __name__ == "__main__":
+    main()
