@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -103,14 +104,8 @@ def looks_like_probabilities(outputs: np.ndarray, tolerance: float = PROBABILITY
 
 
 def _is_torch_module(model: Any) -> bool:
-    torch = _maybe_module("torch")
+    torch = sys.modules.get("torch")  # a torch module implies torch is imported
     return torch is not None and isinstance(model, torch.nn.Module)
-
-
-def _maybe_module(name: str) -> Any:
-    import sys
-
-    return sys.modules.get(name)
 
 
 def _is_onnx(model: Any) -> bool:

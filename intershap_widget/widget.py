@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 from ipywidgets import DOMWidget
-from traitlets import Int, List, Unicode
+from traitlets import Int, List, Unicode, validate
 
 from . import decompose as twin
 from . import protocol
@@ -125,6 +125,21 @@ class InterSHAP(DOMWidget):
     #: The samples selected in the widget (a brush, a lasso, a cohort), as sample indices; an empty
     #: list means every sample. Set it from Python to select samples in the widget.
     selection = List(Int(), help="Selected sample indices; empty means all samples.").tag(sync=True)
+
+    @validate("selection")
+    def _check_selection(self, proposal: Any) -> list[int]:
+        """Refuses indices outside the samples here, where the user can see which one was wrong."""
+        indices = [int(i) for i in proposal["value"]]
+        runs = getattr(self, "_runs", None)
+        if runs:
+            n = next(iter(runs.values())).n_samples
+            bad = [i for i in indices if not 0 <= i < n]
+            if bad:
+                raise ValueError(
+                    f"selection: expected sample indices from 0 to {n - 1}, got {bad[:5]}"
+                    + (" ..." if len(bad) > 5 else "")
+                )
+        return indices
 
     def __init__(
         self,

@@ -4,15 +4,17 @@
  */
 import { DOMWidgetModel, DOMWidgetView } from '@jupyter-widgets/base';
 import type { ISerializers } from '@jupyter-widgets/base';
-import { BoxPanel, Widget } from '@lumino/widgets';
+import { Widget } from '@lumino/widgets';
 import { config } from './config';
 import { ComputeClient } from './compute/client';
-import { Session } from './compute/session';
+import { normalizeSelection, Session } from './compute/session';
 import { nullIfNaN, PROTOCOL_VERSION } from './protocol/messages';
 import type { BrowserMessage } from './protocol/messages';
 import { MODULE_NAME, MODULE_VERSION } from './version';
-import { GlobalView } from './views/globalView';
-import { StatusBar } from './views/statusBar';
+import { Dashboard } from './views/dashboard';
+
+/** Marks a 'selection' change that came from the session itself, so it is not applied twice. */
+const FROM_SESSION = { fromSession: true };
 
 export class InterSHAPModel extends DOMWidgetModel {
   declare session: Session;
@@ -40,8 +42,68 @@ export class InterSHAPModel extends DOMWidgetModel {
     this.on('msg:custom', (content: unknown, buffers?: ArrayBuffer[] | ArrayBufferView[]) =>
       this.session.receive(content, buffers ?? [])
     );
+    this.linkSelection();
+    this.watchKernel();
     // The kernel (re)sends every value table on hello: a reloaded page gets its data back.
     this.sendMessage({ kind: 'hello', protocol: PROTOCOL_VERSION });
+  }
+
+  /**
+   * A restarted kernel closes the comm, but one that died and is auto-restarted does not, so the
+   * kernel's own status is watched too. Either way: say so, and keep every result on screen.
+   */
+  private watchKernel(): void {
+    const lost = () => {
+      this.session.error =
+        'Lost the connection to the kernel (it died, restarted or shut down). The results on ' +
+        'screen are kept; re-run the cell to compute again.';
+      this.session.notify();
+    };
+    this.on('comm_live_update', () => {
+      if (!this.comm_live) {
+        lost();
+      }
+    });
+    type StatusSignal = { connect: (slot: (sender: unknown, status: string) => void) => void };
+    const kernel = (this.widget_manager as unknown as { kernel?: { statusChanged?: StatusSignal } })
+      .kernel;
+    kernel?.statusChanged?.connect((_sender, status) => {
+      if (status === 'dead' || status === 'autorestarting' || status === 'restarting') {
+        lost();
+      }
+    });
+  }
+
+  /**
+   * `w.selection` in Python and the session's selection are one: a brush sets the trait (and
+   * save_changes sends it to the kernel); a change from Python re-aggregates in the worker.
+   */
+  private linkSelection(): void {
+    this.session.onSelectionChange = (selection, origin) => {
+      if (origin === 'view') {
+        this.set('selection', selection ? Array.from(selection) : [], FROM_SESSION);
+        this.save_changes();
+      }
+    };
+    const fromKernel = (value: unknown) => {
+      try {
+        const list = Array.isArray(value) ? (value as number[]) : [];
+        const first = this.session.models.values().next().value;
+        const bound = first ? first.dataset.nSamples : Number.MAX_SAFE_INTEGER;
+        this.session.setSelection(normalizeSelection(list, bound), 'kernel');
+      } catch (error) {
+        this.session.reportError(error);
+      }
+    };
+    this.on(
+      'change:selection',
+      (_model: unknown, value: unknown, options?: { fromSession?: boolean }) => {
+        if (!options?.fromSession) {
+          fromKernel(value);
+        }
+      }
+    );
+    fromKernel(this.get('selection'));
   }
 
   sendMessage(message: BrowserMessage, buffers: ArrayBuffer[] = []): void {
@@ -78,45 +140,17 @@ export class InterSHAPModel extends DOMWidgetModel {
 }
 
 export class InterSHAPView extends DOMWidgetView {
-  private panel!: BoxPanel;
-  private status!: StatusBar;
-  private globalView!: GlobalView;
-  private unsubscribe: (() => void) | null = null;
-  private drawing = Promise.resolve();
+  private panel!: Dashboard;
 
   render(): void {
     this.el.classList.add('intershap-widget');
-    const session = (this.model as InterSHAPModel).session;
+    const model = this.model as InterSHAPModel;
     // Says where the decomposition runs, for users debugging performance and for the browser tests.
-    this.el.dataset.compute = session.compute.usesWorker ? 'worker' : 'main-thread';
-    this.status = new StatusBar(modelId =>
-      (this.model as InterSHAPModel).sendMessage({ kind: 'cancel', modelId })
+    this.el.dataset.compute = model.session.compute.usesWorker ? 'worker' : 'main-thread';
+    this.panel = new Dashboard(model.session, modelId =>
+      model.sendMessage({ kind: 'cancel', modelId })
     );
-    this.globalView = new GlobalView();
-    this.panel = new BoxPanel({ direction: 'top-to-bottom', spacing: 4 });
-    BoxPanel.setStretch(this.status, 0);
-    BoxPanel.setStretch(this.globalView, 1);
-    this.panel.addWidget(this.status);
-    this.panel.addWidget(this.globalView);
     // The panel is attached once the view's own node is in the document (see processLuminoMessage).
-    this.unsubscribe = session.subscribe(() => this.redraw());
-    this.redraw();
-  }
-
-  /** Redraws are chained, so a slow plotly draw is never overtaken by an older one. */
-  private redraw(): void {
-    this.drawing = this.drawing
-      .then(() => this.draw())
-      .catch(error => console.error('intershap-widget: drawing failed', error));
-  }
-
-  private async draw(): Promise<void> {
-    const session = (this.model as InterSHAPModel).session;
-    this.status.render(session);
-    const first = session.models.values().next();
-    if (!first.done) {
-      await this.globalView.render(first.value);
-    }
   }
 
   processLuminoMessage(msg: Parameters<DOMWidgetView['processLuminoMessage']>[0]): void {
@@ -135,9 +169,14 @@ export class InterSHAPView extends DOMWidgetView {
   }
 
   remove(): void {
-    this.unsubscribe?.();
     if (this.panel?.isAttached) {
-      Widget.detach(this.panel);
+      if (this.panel.node.isConnected) {
+        Widget.detach(this.panel);
+      } else {
+        // The output was cleared before the view was removed: the node is already gone, and
+        // lumino refuses to detach it; mark it detached so that dispose() does not try again.
+        this.panel.clearFlag(Widget.Flag.IsAttached);
+      }
     }
     this.panel?.dispose();
     return super.remove();

@@ -3,7 +3,27 @@
  * when it can be started, else by an engine on the main thread behind the same promise API.
  */
 import { ComputeEngine } from './engine';
-import type { AggregateResult, ComputeRequest, SampleDetail } from './engine';
+import type {
+  AggregateResult,
+  BootstrapSettings,
+  ComputeRequest,
+  GroupingSpec,
+  GroupSummary,
+  LocalHistogram,
+  NearestQuery,
+  RasterRequest,
+  RasterResult,
+  Region,
+  SampleDetail
+} from './engine';
+
+/** A chunk's optional per-sample arrays, handed to the engine along with its value tables. */
+export interface ChunkExtras {
+  se?: Float64Array;
+  prediction?: Float64Array;
+  label?: Float64Array;
+  predictedClass?: Float64Array;
+}
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
@@ -40,15 +60,25 @@ export class ComputeClient {
     return this.request({ op: 'reset', modelId, M, nSamples });
   }
 
-  append(modelId: string, start: number, values: Float64Array, se?: Float64Array): Promise<number> {
-    const transfer = se ? [values.buffer, se.buffer] : [values.buffer];
-    return this.request({ op: 'append', modelId, start, values, se }, transfer) as Promise<number>;
+  /** Hands the arrays over to the worker: the caller must not use them afterwards. */
+  append(
+    modelId: string,
+    start: number,
+    values: Float64Array,
+    extras: ChunkExtras = {}
+  ): Promise<number> {
+    const arrays = [values, extras.se, extras.prediction, extras.label, extras.predictedClass];
+    const transfer = arrays.filter(a => a !== undefined).map(a => a!.buffer);
+    return this.request(
+      { op: 'append', modelId, start, values, ...extras },
+      transfer
+    ) as Promise<number>;
   }
 
   aggregate(
     modelId: string,
     subset?: Int32Array,
-    bootstrap?: { reps: number; seed: number; level: number }
+    bootstrap?: BootstrapSettings
   ): Promise<AggregateResult> {
     return this.request({
       op: 'aggregate',
@@ -56,6 +86,46 @@ export class ComputeClient {
       subset,
       bootstrap
     }) as Promise<AggregateResult>;
+  }
+
+  /** The bootstrap interval; null when a newer request with the same key superseded it. */
+  interval(
+    modelId: string,
+    key: string,
+    subset: Int32Array | undefined,
+    bootstrap: BootstrapSettings
+  ): Promise<{ low: number; high: number } | null> {
+    return this.request({ op: 'interval', modelId, key, subset, bootstrap }) as Promise<{
+      low: number;
+      high: number;
+    } | null>;
+  }
+
+  select(modelId: string, region: Region): Promise<Int32Array> {
+    return this.request({ op: 'select', modelId, region }) as Promise<Int32Array>;
+  }
+
+  /** The plotted sample nearest to a click, or -1. */
+  nearest(modelId: string, query: NearestQuery): Promise<number> {
+    return this.request({ op: 'nearest', modelId, query }) as Promise<number>;
+  }
+
+  histogram(modelId: string, bins: number, selection: Int32Array | null): Promise<LocalHistogram> {
+    return this.request({ op: 'histogram', modelId, bins, selection }) as Promise<LocalHistogram>;
+  }
+
+  raster(modelId: string, request: RasterRequest): Promise<RasterResult> {
+    return this.request({ op: 'raster', modelId, request }) as Promise<RasterResult>;
+  }
+
+  groups(
+    modelId: string,
+    grouping: GroupingSpec
+  ): Promise<{ categories: number[]; groups: GroupSummary[] }> {
+    return this.request({ op: 'groups', modelId, grouping }) as Promise<{
+      categories: number[];
+      groups: GroupSummary[];
+    }>;
   }
 
   sample(modelId: string, index: number): Promise<SampleDetail> {

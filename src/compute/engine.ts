@@ -1,10 +1,32 @@
 /**
- * The compute engine: value tables per model, their per-sample decompositions, and aggregates over
- * any subset. It runs inside the web worker (worker.ts) or, when workers are off, on the main thread
- * behind the same asynchronous client, so callers never know the difference.
+ * The compute engine: value tables per model, their per-sample decompositions, and everything the
+ * views ask of them (aggregates over any subset, intervals, the scatter image, brushes, clicks,
+ * histograms, cohorts, one sample's detail). It runs inside the web worker (worker.ts) or, when
+ * workers are off, on the main thread behind the same asynchronous client, so callers never know
+ * the difference. Only this engine reads the value tables.
  */
 import { aggregate, bootstrapGlobal, decomposeAll } from '../core';
 import type { Aggregate, PerSample } from '../core';
+import { BootstrapJob } from './bootstrapJob';
+import type { BootstrapSettings } from './bootstrapJob';
+import { coalitionRows, waterfallSteps } from './local';
+import type { CoalitionRow, WaterfallStep } from './local';
+import { rasterizePoints } from './raster';
+import {
+  dataRanges,
+  groupByCode,
+  isPlotted,
+  localHistogram,
+  maskToIndices,
+  meanAbsoluteRows,
+  nearestSample,
+  selectRegion
+} from './samples';
+import type { LocalHistogram, NearestQuery, PointSet, Region } from './samples';
+
+export type { BootstrapSettings } from './bootstrapJob';
+export type { LocalHistogram, NearestQuery, Region } from './samples';
+export type { CoalitionRow, WaterfallStep } from './local';
 
 export interface SampleDetail {
   index: number;
@@ -14,25 +36,95 @@ export interface SampleDetail {
   matrix: number[];
   local: number;
   orderMass: number[];
+  /** The explained prediction (v(full) when the kernel sent none). */
+  prediction: number;
+  /** NaN when unknown. */
+  label: number;
+  predictedClass: number;
+  waterfall: WaterfallStep[];
+  coalitions: CoalitionRow[];
 }
 
 export interface AggregateResult extends Aggregate {
   interval: { low: number; high: number } | null;
+  /** Mean |Mass_k| per sample, k = 1 … M (order k at k − 1). */
+  orderMassAbs: Float64Array;
   /** Samples received so far (the whole data set once streaming is done). */
   received: number;
 }
 
+/** What colours the scatter's points: a per-sample code the engine holds. */
+export type ColorBy = 'label' | 'predictedClass' | 'none';
+
+/** How samples are grouped into cohorts: a code the engine holds, or codes given with the request. */
+export type GroupingSpec =
+  { kind: 'label' } | { kind: 'predictedClass' } | { kind: 'codes'; codes: Float64Array };
+
+export interface RasterRequest {
+  /** Image size in device pixels. */
+  width: number;
+  height: number;
+  /** Null: fit the plotted samples. */
+  xRange: [number, number] | null;
+  yRange: [number, number] | null;
+  colorBy: ColorBy;
+  /** 0xRRGGBB per category, cycled when there are more categories. */
+  palette: number[];
+  fallbackColor: number;
+  radius: number;
+  highlight: Int32Array | null;
+  fadedAlpha: number;
+}
+
+export interface RasterResult {
+  width: number;
+  height: number;
+  pixels: Uint8ClampedArray;
+  xRange: [number, number];
+  yRange: [number, number];
+  /** The colouring actually used ('none' when the requested codes are unknown). */
+  colorBy: ColorBy;
+  /** The category codes coloured palette[k % palette.length], with their plotted counts. */
+  categories: number[];
+  counts: number[];
+  nPlotted: number;
+  /** Received samples that cannot be plotted (undefined local score). */
+  nUnplotted: number;
+}
+
+export interface GroupSummary {
+  code: number;
+  members: Int32Array;
+  aggregate: Aggregate;
+}
+
 export type ComputeRequest =
   | { op: 'reset'; modelId: string; M: number; nSamples: number }
-  | { op: 'append'; modelId: string; start: number; values: Float64Array; se?: Float64Array }
   | {
-      op: 'aggregate';
+      op: 'append';
       modelId: string;
+      start: number;
+      values: Float64Array;
+      se?: Float64Array;
+      prediction?: Float64Array;
+      label?: Float64Array;
+      predictedClass?: Float64Array;
+    }
+  | { op: 'aggregate'; modelId: string; subset?: Int32Array; bootstrap?: BootstrapSettings }
+  | {
+      op: 'interval';
+      modelId: string;
+      key: string;
       subset?: Int32Array;
-      bootstrap?: { reps: number; seed: number; level: number };
+      bootstrap: BootstrapSettings;
     }
   | { op: 'sample'; modelId: string; index: number }
-  | { op: 'locals'; modelId: string };
+  | { op: 'locals'; modelId: string }
+  | { op: 'select'; modelId: string; region: Region }
+  | { op: 'nearest'; modelId: string; query: NearestQuery }
+  | { op: 'histogram'; modelId: string; bins: number; selection: Int32Array | null }
+  | { op: 'raster'; modelId: string; request: RasterRequest }
+  | { op: 'groups'; modelId: string; grouping: GroupingSpec };
 
 interface ModelTables {
   M: number;
@@ -40,9 +132,17 @@ interface ModelTables {
   values: Float64Array;
   se: Float64Array | null;
   per: PerSample;
+  /** The scatter's coordinates: x = prediction, y = local score (per.local). */
+  points: { x: Float64Array; y: Float64Array };
+  prediction: Float64Array;
+  label: Float64Array;
+  predictedClass: Float64Array;
   received: Uint8Array;
   nReceived: number;
 }
+
+/** Sample draws per slice of a bootstrap: about 15 ms of work, so other requests wait little. */
+const BOOTSTRAP_SLICE_DRAWS = 200_000;
 
 function allocate(M: number, nSamples: number): ModelTables {
   const local = new Float64Array(nSamples).fill(NaN);
@@ -59,13 +159,34 @@ function allocate(M: number, nSamples: number): ModelTables {
       local,
       orderMass: new Float64Array(nSamples * M)
     },
+    points: { x: new Float64Array(nSamples).fill(NaN), y: local },
+    prediction: new Float64Array(nSamples).fill(NaN),
+    label: new Float64Array(nSamples).fill(NaN),
+    predictedClass: new Float64Array(nSamples).fill(NaN),
     received: new Uint8Array(nSamples),
     nReceived: 0
   };
 }
 
+/** Lets the event loop run queued messages; a MessageChannel avoids setTimeout's 4 ms clamp. */
+function yieldToEventLoop(): Promise<void> {
+  if (typeof MessageChannel === 'undefined') {
+    return new Promise(resolve => setTimeout(resolve, 0));
+  }
+  return new Promise(resolve => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
 export class ComputeEngine {
   private models = new Map<string, ModelTables>();
+  /** The running interval job per key; a newer request with the same key supersedes it. */
+  private intervalJobs = new Map<string, object>();
 
   handle(req: ComputeRequest): unknown {
     switch (req.op) {
@@ -73,13 +194,25 @@ export class ComputeEngine {
         this.models.set(req.modelId, allocate(req.M, req.nSamples));
         return null;
       case 'append':
-        return this.append(req.modelId, req.start, req.values, req.se);
+        return this.append(req);
       case 'aggregate':
         return this.aggregate(req.modelId, req.subset, req.bootstrap);
+      case 'interval':
+        return this.interval(req.modelId, req.key, req.subset, req.bootstrap);
       case 'sample':
         return this.sample(req.modelId, req.index);
       case 'locals':
         return this.tables(req.modelId).per.local.slice();
+      case 'select':
+        return selectRegion(this.pointSet(req.modelId), req.region);
+      case 'nearest':
+        return nearestSample(this.pointSet(req.modelId), req.query);
+      case 'histogram':
+        return this.histogram(req.modelId, req.bins, req.selection);
+      case 'raster':
+        return this.raster(req.modelId, req.request);
+      case 'groups':
+        return this.groups(req.modelId, req.grouping);
     }
   }
 
@@ -93,9 +226,20 @@ export class ComputeEngine {
     return tables;
   }
 
-  /** Decomposes one streamed chunk and writes it into the model's arrays at its offset. */
-  private append(modelId: string, start: number, values: Float64Array, se?: Float64Array): number {
+  /** Null once every sample is in: then no per-sample "received?" test is needed. */
+  private receivedMask(t: ModelTables): Uint8Array | null {
+    return t.nReceived === t.nSamples ? null : t.received;
+  }
+
+  private pointSet(modelId: string): PointSet {
     const t = this.tables(modelId);
+    return { x: t.points.x, y: t.points.y, received: this.receivedMask(t) };
+  }
+
+  /** Decomposes one streamed chunk and writes it into the model's arrays at its offset. */
+  private append(req: Extract<ComputeRequest, { op: 'append' }>): number {
+    const t = this.tables(req.modelId);
+    const { start, values } = req;
     const width = 2 ** t.M;
     const count = values.length / width;
     if (!Number.isInteger(count) || start + count > t.nSamples) {
@@ -105,15 +249,28 @@ export class ComputeEngine {
     }
     const part = decomposeAll(values, t.M);
     t.values.set(values, start * width);
-    if (se) {
+    if (req.se) {
       t.se ??= new Float64Array(t.nSamples * width);
-      t.se.set(se, start * width);
+      t.se.set(req.se, start * width);
     }
     t.per.shapley.set(part.shapley, start * t.M);
     t.per.matrices.set(part.matrices, start * t.M * t.M);
     t.per.local.set(part.local, start);
     t.per.orderMass.set(part.orderMass, start * t.M);
-    for (let i = start; i < start + count; i++) {
+    for (const [name, array] of [
+      ['prediction', req.prediction],
+      ['label', req.label],
+      ['predictedClass', req.predictedClass]
+    ] as const) {
+      if (array) {
+        t[name].set(array, start);
+      }
+    }
+    for (let r = 0; r < count; r++) {
+      const i = start + r;
+      const prediction = t.prediction[i];
+      // v(full) is the explained output on the whole sample (SPEC §1): the prediction itself.
+      t.points.x[i] = Number.isFinite(prediction) ? prediction : values[r * width + width - 1];
       if (!t.received[i]) {
         t.received[i] = 1;
         t.nReceived++;
@@ -122,21 +279,64 @@ export class ComputeEngine {
     return t.nReceived;
   }
 
+  /**
+   * The samples an aggregate covers: the subset, restricted to received samples while values
+   * still stream in (a sample not yet received has no decomposition to average).
+   */
+  private effectiveSubset(t: ModelTables, subset: Int32Array | undefined): Int32Array | undefined {
+    const received = this.receivedMask(t);
+    if (received === null) {
+      return subset;
+    }
+    if (subset === undefined) {
+      return maskToIndices(received);
+    }
+    return subset.filter(i => received[i] !== 0);
+  }
+
   private aggregate(
     modelId: string,
     subset: Int32Array | undefined,
-    bootstrap: { reps: number; seed: number; level: number } | undefined
+    bootstrap: BootstrapSettings | undefined
   ): AggregateResult {
     const t = this.tables(modelId);
-    // Until every chunk has arrived, "all samples" means the samples received so far.
-    const effective = subset ?? (t.nReceived === t.nSamples ? undefined : t.received);
+    const effective = this.effectiveSubset(t, subset);
     const agg = aggregate(t.per, effective);
     const interval = bootstrap && agg.n > 1 ? bootstrapGlobal(t.per, effective, bootstrap) : null;
     return {
       ...agg,
       interval: interval ? { low: interval.low, high: interval.high } : null,
+      orderMassAbs: meanAbsoluteRows(t.per.orderMass, t.M, effective),
       received: t.nReceived
     };
+  }
+
+  /**
+   * The bootstrap interval of the global score, in slices between which other requests are
+   * answered. Resolves null when a newer request with the same key superseded this one.
+   */
+  private async interval(
+    modelId: string,
+    key: string,
+    subset: Int32Array | undefined,
+    bootstrap: BootstrapSettings
+  ): Promise<{ low: number; high: number } | null> {
+    const t = this.tables(modelId);
+    const token = {};
+    this.intervalJobs.set(key, token);
+    const job = new BootstrapJob(t.per, this.effectiveSubset(t, subset) ?? null, bootstrap);
+    if (job.count < 2) {
+      this.intervalJobs.delete(key);
+      return null;
+    }
+    while (!job.step(BOOTSTRAP_SLICE_DRAWS)) {
+      await yieldToEventLoop();
+      if (this.intervalJobs.get(key) !== token) {
+        return null;
+      }
+    }
+    this.intervalJobs.delete(key);
+    return job.result();
   }
 
   private sample(modelId: string, index: number): SampleDetail {
@@ -148,14 +348,134 @@ export class ComputeEngine {
     }
     const width = 2 ** t.M;
     const M = t.M;
+    const values = t.values.subarray(index * width, (index + 1) * width);
+    const se = t.se ? t.se.subarray(index * width, (index + 1) * width) : null;
+    const matrix = t.per.matrices.subarray(index * M * M, (index + 1) * M * M);
     return {
       index,
-      values: Array.from(t.values.subarray(index * width, (index + 1) * width)),
-      se: t.se ? Array.from(t.se.subarray(index * width, (index + 1) * width)) : null,
+      values: Array.from(values),
+      se: se ? Array.from(se) : null,
       shapley: Array.from(t.per.shapley.subarray(index * M, (index + 1) * M)),
-      matrix: Array.from(t.per.matrices.subarray(index * M * M, (index + 1) * M * M)),
+      matrix: Array.from(matrix),
       local: t.per.local[index],
-      orderMass: Array.from(t.per.orderMass.subarray(index * M, (index + 1) * M))
+      orderMass: Array.from(t.per.orderMass.subarray(index * M, (index + 1) * M)),
+      prediction: t.points.x[index],
+      label: t.label[index],
+      predictedClass: t.predictedClass[index],
+      waterfall: waterfallSteps(values, matrix, M),
+      coalitions: coalitionRows(values, se, M)
     };
   }
+
+  private histogram(modelId: string, bins: number, selection: Int32Array | null): LocalHistogram {
+    const t = this.tables(modelId);
+    return localHistogram(t.per.local, this.receivedMask(t), bins, selection);
+  }
+
+  /** The per-sample codes behind a colouring or a grouping; null when the kernel sent none. */
+  private codes(t: ModelTables, kind: 'label' | 'predictedClass'): Float64Array | null {
+    const codes = kind === 'label' ? t.label : t.predictedClass;
+    return codes.some(Number.isFinite) ? codes : null;
+  }
+
+  private raster(modelId: string, request: RasterRequest): RasterResult {
+    const t = this.tables(modelId);
+    const points = this.pointSet(modelId);
+    const ranges = dataRanges(points);
+    const xRange = request.xRange ?? ranges.x;
+    const yRange = request.yRange ?? ranges.y;
+    const codes = request.colorBy === 'none' ? null : this.codes(t, request.colorBy);
+    const grouping = codes ? groupByCode(codes, points.received) : null;
+    const group = grouping ? groupIndex(grouping.members, t.nSamples) : null;
+    const palette = grouping
+      ? grouping.categories.map((_, k) => request.palette[k % request.palette.length])
+      : [];
+    const highlight = request.highlight ? indicesToMask(request.highlight, t.nSamples) : null;
+    const pixels = rasterizePoints(points, {
+      width: request.width,
+      height: request.height,
+      xRange,
+      yRange,
+      radius: request.radius,
+      group,
+      colors: palette,
+      fallbackColor: request.fallbackColor,
+      highlight,
+      fadedAlpha: request.fadedAlpha
+    });
+    let nPlotted = 0;
+    const counts = grouping ? grouping.categories.map(() => 0) : [];
+    for (let i = 0; i < t.nSamples; i++) {
+      if (isPlotted(points, i)) {
+        nPlotted++;
+        if (group && group[i] >= 0) {
+          counts[group[i]]++;
+        }
+      }
+    }
+    return {
+      width: request.width,
+      height: request.height,
+      pixels,
+      xRange,
+      yRange,
+      colorBy: grouping ? request.colorBy : 'none',
+      categories: grouping ? grouping.categories : [],
+      counts,
+      nPlotted,
+      nUnplotted: t.nReceived - nPlotted
+    };
+  }
+
+  private groups(
+    modelId: string,
+    spec: GroupingSpec
+  ): { categories: number[]; groups: GroupSummary[] } {
+    const t = this.tables(modelId);
+    let codes: Float64Array | null;
+    if (spec.kind === 'codes') {
+      if (spec.codes.length !== t.nSamples) {
+        throw new Error(
+          `cohort codes: expected one code per sample (${t.nSamples}), got ${spec.codes.length}`
+        );
+      }
+      codes = spec.codes;
+    } else {
+      codes = this.codes(t, spec.kind);
+    }
+    if (!codes) {
+      return { categories: [], groups: [] };
+    }
+    const grouping = groupByCode(codes, this.receivedMask(t));
+    return {
+      categories: grouping.categories,
+      groups: grouping.categories.map((code, k) => ({
+        code,
+        members: grouping.members[k],
+        aggregate: aggregate(t.per, grouping.members[k])
+      }))
+    };
+  }
+}
+
+/** Per-sample group index (-1 for samples in no group) from the groups' member lists. */
+function groupIndex(members: Int32Array[], n: number): Int32Array {
+  const group = new Int32Array(n).fill(-1);
+  members.forEach((list, k) => {
+    for (let r = 0; r < list.length; r++) {
+      group[list[r]] = k;
+    }
+  });
+  return group;
+}
+
+function indicesToMask(indices: Int32Array, n: number): Uint8Array {
+  const mask = new Uint8Array(n);
+  for (let r = 0; r < indices.length; r++) {
+    const i = indices[r];
+    if (i >= 0 && i < n) {
+      mask[i] = 1;
+    }
+  }
+  return mask;
 }

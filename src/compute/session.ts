@@ -1,21 +1,39 @@
 /**
- * One widget's state in the browser: the models it shows, their streaming progress, and the latest
- * aggregates. It turns kernel messages into compute requests and tells listeners when anything
- * changed. No DOM here: views subscribe and draw.
+ * One widget's state in the browser: the models it shows, their streaming progress, the latest
+ * aggregates, and the current selection of samples. It turns kernel messages into compute requests
+ * and tells listeners when anything changed. No DOM here: views subscribe, draw, and ask for the
+ * per-sample results they show (always computed by the engine, in the worker).
  */
 import { decodeChunk, parseKernelMessage, ProtocolError, toFloat64 } from '../protocol/messages';
 import type { DatasetMessage, ProgressMessage, StatusMessage } from '../protocol/messages';
 import { ComputeClient } from './client';
-import type { AggregateResult } from './engine';
+import type {
+  AggregateResult,
+  GroupingSpec,
+  GroupSummary,
+  LocalHistogram,
+  NearestQuery,
+  RasterRequest,
+  RasterResult,
+  Region,
+  SampleDetail
+} from './engine';
 
 export interface ModelState {
   dataset: DatasetMessage;
   received: number;
   progress: ProgressMessage | null;
   status: StatusMessage | null;
+  /** Over every received sample; `interval` is filled in once the stream is finished. */
   aggregate: AggregateResult | null;
+  /** Over the selection (null without one); its interval follows when the stream is finished. */
+  selectionAggregate: AggregateResult | null;
   predictions: Float64Array;
   labels: Float64Array;
+  hasLabels: boolean;
+  hasPredictedClass: boolean;
+  /** Increases whenever the model's numbers change, so views can skip redrawing unchanged data. */
+  version: number;
 }
 
 /** A grouping of the samples: codes[i] indexes categories (NaN = no cohort). */
@@ -25,16 +43,42 @@ export interface Cohorts {
   codes: Float64Array;
 }
 
+/** A way to split samples into cohorts, as offered to the user. */
+export interface GroupingOption {
+  key: string;
+  title: string;
+}
+
+/** One cohort, named, with its aggregate and its members (for intervals and for selecting it). */
+export interface CohortSummary {
+  name: string;
+  members: Int32Array;
+  aggregate: GroupSummary['aggregate'];
+}
+
 export type Listener = () => void;
+
+/** Who changed the selection: the views (a brush, a cohort) or Python (`w.selection = ...`). */
+export type SelectionOrigin = 'view' | 'kernel';
 
 /** Bootstrap settings for the global score's interval. */
 export const BOOTSTRAP = { reps: 1000, seed: 0, level: 0.95 };
+
+const LABEL_GROUPING = 'label';
+const PREDICTED_GROUPING = 'predictedClass';
 
 export class Session {
   readonly models = new Map<string, ModelState>();
   readonly cohorts = new Map<string, Cohorts>();
   /** The last problem, shown to the user next to the results it did not touch. */
   error: string | null = null;
+  /** The selected samples in increasing order, or null for "every sample". */
+  selection: Int32Array | null = null;
+  /** Increases on every selection change. */
+  selectionVersion = 0;
+  /** Called when the selection changes, e.g. to send it to the kernel. */
+  onSelectionChange: ((selection: Int32Array | null, origin: SelectionOrigin) => void) | null =
+    null;
   private listeners = new Set<Listener>();
   private queue: Promise<unknown> = Promise.resolve();
   private refreshPending = new Set<string>();
@@ -54,7 +98,7 @@ export class Session {
     try {
       this.dispatch(content, buffers);
     } catch (error) {
-      this.fail(error);
+      this.reportError(error);
     }
   }
 
@@ -68,10 +112,15 @@ export class Session {
           progress: null,
           status: null,
           aggregate: null,
+          selectionAggregate: null,
           predictions: new Float64Array(message.nSamples).fill(NaN),
-          labels: new Float64Array(message.nSamples).fill(NaN)
+          labels: new Float64Array(message.nSamples).fill(NaN),
+          hasLabels: false,
+          hasPredictedClass: false,
+          version: 0
         });
         this.enqueue(() => this.compute.reset(message.modelId, message.M, message.nSamples));
+        this.notify();
         break;
       case 'chunk': {
         const model = this.model(message.modelId);
@@ -86,14 +135,18 @@ export class Session {
         }
         if (chunk.label) {
           model.labels.set(chunk.label, message.start);
+          model.hasLabels ||= chunk.label.some(Number.isFinite);
+        }
+        if (chunk.predictedClass) {
+          model.hasPredictedClass ||= chunk.predictedClass.some(Number.isFinite);
         }
         this.enqueue(async () => {
-          model.received = await this.compute.append(
-            message.modelId,
-            message.start,
-            chunk.values,
-            chunk.se
-          );
+          model.received = await this.compute.append(message.modelId, message.start, chunk.values, {
+            se: chunk.se,
+            prediction: chunk.prediction,
+            label: chunk.label,
+            predictedClass: chunk.predictedClass
+          });
         });
         this.scheduleRefresh(message.modelId);
         break;
@@ -123,9 +176,10 @@ export class Session {
         if (message.state === 'error') {
           this.error = message.message;
         }
+        const finished = message.state === 'done' || message.state === 'cancelled';
         this.scheduleRefresh(message.modelId, () => {
-          if (message.state === 'done' || message.state === 'cancelled') {
-            this.onModelDone(message.modelId);
+          if (finished) {
+            void this.finish(message.modelId);
           }
         });
         break;
@@ -144,8 +198,10 @@ export class Session {
   }
 
   /** Requests run strictly in arrival order, so a chunk is never aggregated before it is stored. */
-  private enqueue(task: () => Promise<unknown>): void {
-    this.queue = this.queue.then(task).catch(error => this.fail(error));
+  private enqueue(task: () => Promise<unknown>): Promise<void> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(error => this.reportError(error));
+    return this.queue as Promise<void>;
   }
 
   /**
@@ -157,18 +213,174 @@ export class Session {
       return;
     }
     this.refreshPending.add(modelId);
-    this.enqueue(async () => {
+    void this.enqueue(async () => {
       this.refreshPending.delete(modelId);
       const model = this.model(modelId);
       if (model.received > 0) {
-        model.aggregate = await this.compute.aggregate(modelId, undefined, BOOTSTRAP);
+        model.aggregate = await this.compute.aggregate(modelId);
+        model.selectionAggregate = this.selection
+          ? await this.compute.aggregate(modelId, this.selection)
+          : null;
+        model.version++;
       }
       this.notify();
       after?.();
     });
   }
 
-  private fail(error: unknown): void {
+  /** Once a stream is finished: the intervals (all samples, then the selection), then results. */
+  private async finish(modelId: string): Promise<void> {
+    try {
+      await this.fillInterval(modelId, 'all');
+      if (this.selection) {
+        await this.fillInterval(modelId, 'selection');
+      }
+    } catch (error) {
+      this.reportError(error);
+    }
+    this.onModelDone(modelId);
+  }
+
+  private isFinished(model: ModelState): boolean {
+    return model.status?.state === 'done' || model.status?.state === 'cancelled';
+  }
+
+  /**
+   * Computes a bootstrap interval outside the request queue (it takes seconds at 100,000 samples,
+   * and chunks and brushes must not wait for it), then attaches it to the aggregate it belongs to
+   * if that is still the one shown.
+   */
+  private async fillInterval(modelId: string, which: 'all' | 'selection'): Promise<void> {
+    const model = this.model(modelId);
+    const target = which === 'all' ? model.aggregate : model.selectionAggregate;
+    if (!target || target.interval) {
+      return;
+    }
+    const subset = which === 'all' ? undefined : (this.selection ?? undefined);
+    const interval = await this.compute.interval(modelId, `${which}:${modelId}`, subset, BOOTSTRAP);
+    const current = which === 'all' ? model.aggregate : model.selectionAggregate;
+    if (interval && current === target) {
+      const withInterval = { ...target, interval };
+      if (which === 'all') {
+        model.aggregate = withInterval;
+      } else {
+        model.selectionAggregate = withInterval;
+      }
+      model.version++;
+      this.notify();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Selection
+
+  /**
+   * Selects samples (sorted, duplicate-free indices; empty or null = every sample) and
+   * re-aggregates every model over them in the worker. Python's `w.selection` follows.
+   */
+  setSelection(indices: Int32Array | null, origin: SelectionOrigin): void {
+    const next = indices && indices.length > 0 ? indices : null;
+    if (sameSelection(this.selection, next)) {
+      return;
+    }
+    this.selection = next;
+    this.selectionVersion++;
+    this.onSelectionChange?.(next, origin);
+    const version = this.selectionVersion;
+    for (const [modelId, model] of this.models) {
+      void this.enqueue(async () => {
+        if (version !== this.selectionVersion || model.received === 0) {
+          return;
+        }
+        model.selectionAggregate = next ? await this.compute.aggregate(modelId, next) : null;
+        model.version++;
+        this.notify();
+        if (next && this.isFinished(model)) {
+          void this.fillInterval(modelId, 'selection').catch(error => this.reportError(error));
+        }
+      });
+    }
+    this.notify();
+  }
+
+  /** The samples of one model inside a brushed region. */
+  selectRegion(modelId: string, region: Region): Promise<Int32Array> {
+    return this.compute.select(modelId, region);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Per-sample results for the views (computed by the engine)
+
+  raster(modelId: string, request: RasterRequest): Promise<RasterResult> {
+    return this.compute.raster(modelId, request);
+  }
+
+  nearest(modelId: string, query: NearestQuery): Promise<number> {
+    return this.compute.nearest(modelId, query);
+  }
+
+  histogram(modelId: string, bins: number): Promise<LocalHistogram> {
+    return this.compute.histogram(modelId, bins, this.selection);
+  }
+
+  sample(modelId: string, index: number): Promise<SampleDetail> {
+    return this.compute.sample(modelId, index);
+  }
+
+  /** The ways to split this model's samples into cohorts: label, predicted class, user columns. */
+  groupings(modelId: string): GroupingOption[] {
+    const model = this.models.get(modelId);
+    const options: GroupingOption[] = [];
+    if (model?.hasLabels) {
+      options.push({ key: LABEL_GROUPING, title: 'label' });
+    }
+    if (model?.hasPredictedClass) {
+      options.push({ key: PREDICTED_GROUPING, title: 'predicted class' });
+    }
+    for (const name of this.cohorts.keys()) {
+      options.push({ key: `column:${name}`, title: name });
+    }
+    return options;
+  }
+
+  /** The cohorts of one grouping with their aggregates (no intervals: see cohortInterval). */
+  async cohortSummaries(modelId: string, groupingKey: string): Promise<CohortSummary[]> {
+    const { spec, nameOf } = this.groupingSpec(groupingKey);
+    const result = await this.compute.groups(modelId, spec);
+    return result.groups.map(group => ({
+      name: nameOf(group.code),
+      members: group.members,
+      aggregate: group.aggregate
+    }));
+  }
+
+  /** A cohort's bootstrap interval; null if superseded by a newer request for the same slot. */
+  cohortInterval(
+    modelId: string,
+    slot: string,
+    members: Int32Array
+  ): Promise<{ low: number; high: number } | null> {
+    return this.compute.interval(modelId, `cohort:${slot}:${modelId}`, members, BOOTSTRAP);
+  }
+
+  private groupingSpec(key: string): { spec: GroupingSpec; nameOf: (code: number) => string } {
+    if (key === LABEL_GROUPING || key === PREDICTED_GROUPING) {
+      return { spec: { kind: key }, nameOf: formatCode };
+    }
+    const cohorts = this.cohorts.get(key.replace(/^column:/, ''));
+    if (!cohorts) {
+      throw new Error(
+        `cohorts: expected one of [${[...this.cohorts.keys()].join(', ')}], got '${key}'`
+      );
+    }
+    return {
+      spec: { kind: 'codes', codes: cohorts.codes },
+      nameOf: code => cohorts.categories[code] ?? formatCode(code)
+    };
+  }
+
+  /** Shows a problem to the user (status bar) and in the console; results on screen stay. */
+  reportError(error: unknown): void {
     this.error = error instanceof Error ? error.message : String(error);
     console.error('intershap-widget:', error);
     this.notify();
@@ -179,4 +391,49 @@ export class Session {
       listener();
     }
   }
+}
+
+/** A numeric label or class as a name: integers without decimals. */
+export function formatCode(code: number): string {
+  return Number.isInteger(code) ? String(code) : String(Number(code.toPrecision(6)));
+}
+
+function sameSelection(a: Int32Array | null, b: Int32Array | null): boolean {
+  if (a === null || b === null) {
+    return a === b;
+  }
+  if (a.length !== b.length) {
+    return false;
+  }
+  for (let r = 0; r < a.length; r++) {
+    if (a[r] !== b[r]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * A selection as the engine takes it: sorted, without duplicates, within [0, nSamples). Python may
+ * send any list of ints; anything outside the samples is an error the user can act on.
+ */
+export function normalizeSelection(indices: ArrayLike<number>, nSamples: number): Int32Array {
+  const out = new Int32Array(indices.length);
+  for (let r = 0; r < indices.length; r++) {
+    const i = indices[r];
+    if (!Number.isInteger(i) || i < 0 || i >= nSamples) {
+      throw new RangeError(
+        `selection: expected sample indices from 0 to ${nSamples - 1}, got ${i} at position ${r}`
+      );
+    }
+    out[r] = i;
+  }
+  out.sort();
+  let kept = 0;
+  for (let r = 0; r < out.length; r++) {
+    if (r === 0 || out[r] !== out[r - 1]) {
+      out[kept++] = out[r];
+    }
+  }
+  return out.slice(0, kept);
 }

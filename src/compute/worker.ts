@@ -1,7 +1,9 @@
 /// <reference lib="webworker" />
 /**
- * The web worker: the decomposition runs here so that the page never freezes while value tables
- * stream in. It speaks the request/response protocol of client.ts.
+ * The web worker: the decomposition and every per-sample query run here so that the page never
+ * freezes while value tables stream in. It speaks the request/response protocol of client.ts.
+ * Some requests (bootstrap intervals) answer asynchronously, so replies may come out of order;
+ * the client matches them by id.
  */
 import { ComputeEngine } from './engine';
 import type { ComputeRequest } from './engine';
@@ -9,10 +11,17 @@ import type { ComputeRequest } from './engine';
 const engine = new ComputeEngine();
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
-scope.onmessage = (event: MessageEvent<{ id: number; request: ComputeRequest }>) => {
+/** Images are made fresh for each reply: hand their memory over instead of copying it. */
+function transferables(result: unknown): Transferable[] {
+  const pixels = (result as { pixels?: unknown } | null)?.pixels;
+  return pixels instanceof Uint8ClampedArray ? [pixels.buffer] : [];
+}
+
+scope.onmessage = async (event: MessageEvent<{ id: number; request: ComputeRequest }>) => {
   const { id, request } = event.data;
   try {
-    scope.postMessage({ id, ok: true, result: engine.handle(request) });
+    const result = await engine.handle(request);
+    scope.postMessage({ id, ok: true, result }, transferables(result));
   } catch (error) {
     scope.postMessage({
       id,

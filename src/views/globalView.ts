@@ -1,102 +1,352 @@
 /**
- * The global view: the InterSHAP score with its interval, and the mean Φ matrix as an annotated
- * heatmap. It only draws what the compute layer aggregated.
+ * The global view, over all samples or the current selection: the InterSHAP score with its
+ * bootstrap interval and the mean local score; the split into modalities and interactions; the mean
+ * Φ heatmap; the mass by order (M ≥ 3); the histogram of local scores and the per-sample scatter,
+ * both of which select samples. It only draws what the engine computed.
  */
 import { Widget } from '@lumino/widgets';
-import { config } from '../config';
+import type { AggregateResult, ColorBy, Region } from '../compute/engine';
 import type { ModelState } from '../compute/session';
-import { formatNumber } from './format';
-import { loadPlotly, plotlyText, themeColors } from './plotly';
+import { formatCode } from '../compute/session';
+import { control, element } from './dom';
+import { formatCount, formatInterval, formatNumber } from './format';
+import { MatrixHeatmap } from './charts/heatmap';
+import { HistogramChart } from './charts/histogram';
+import { OrderChart } from './charts/orderChart';
+import type { OrderSeries } from './charts/orderChart';
+import { ScatterChart } from './charts/scatter';
+import { SplitBar } from './charts/splitBar';
+import type { SplitRow } from './charts/splitBar';
+import { OKABE_ITO } from './plotly';
+import { nextTask } from './schedule';
+import type { DashboardView, DrawContext } from './types';
 
-export class GlobalView extends Widget {
+const HISTOGRAM_BINS = 40;
+
+export interface GlobalLinks {
+  /** Opens one sample in the local view. */
+  openSample(index: number): void;
+  /** Something only this view knows changed (colouring, zoom): draw again soon. */
+  requestDraw(): void;
+}
+
+export class GlobalView extends Widget implements DashboardView {
+  private readonly scoreLabel: HTMLElement;
   private readonly scoreText: HTMLElement;
   private readonly details: HTMLElement;
-  private readonly heatmap: HTMLDivElement;
+  private readonly selectionBox: HTMLElement;
+  private readonly selectionSize: HTMLElement;
+  private readonly comparison: HTMLElement;
+  private readonly colorBySelect: HTMLSelectElement;
+  private readonly legend: HTMLElement;
+  private readonly split = new SplitBar('intershap-split');
+  private readonly heatmap = new MatrixHeatmap('intershap-heatmap');
+  private readonly orders = new OrderChart('intershap-orders');
+  private readonly histogram: HistogramChart;
+  private readonly scatter: ScatterChart;
+  private context: DrawContext | null = null;
+  /** What each chart last drew, so unchanged charts are skipped while values stream in. */
+  private drawnKeys = new Map<string, string>();
+  private colorBy: ColorBy | null = null;
+  /** The selection this view's charts brushed; any other one drops their brush outlines. */
+  private ownSelectionVersion = -1;
 
-  constructor() {
+  constructor(private readonly links: GlobalLinks) {
     super();
     this.addClass('intershap-global');
-    const header = document.createElement('div');
-    header.className = 'intershap-global-header';
-    const label = document.createElement('span');
-    label.className = 'intershap-score-label';
-    label.textContent = 'Global InterSHAP';
-    this.scoreText = document.createElement('span');
-    this.scoreText.className = 'intershap-global-score';
-    this.scoreText.textContent = '…';
-    this.details = document.createElement('div');
-    this.details.className = 'intershap-global-details';
-    header.append(label, this.scoreText);
-    this.heatmap = document.createElement('div');
-    this.heatmap.className = 'intershap-heatmap';
-    this.node.append(header, this.details, this.heatmap);
+    this.title.label = 'Global';
+
+    const header = element('div', 'intershap-global-header');
+    this.scoreLabel = element('span', 'intershap-score-label', 'Global InterSHAP');
+    this.scoreText = element('span', 'intershap-global-score', '…');
+    this.selectionBox = element('span', 'intershap-selection');
+    this.selectionSize = element('span', 'intershap-selection-size');
+    const clear = element('button', 'intershap-clear-selection jp-mod-styled', 'Clear selection');
+    clear.addEventListener('click', () => this.context?.source.setSelection(null, 'view'));
+    this.selectionBox.append('Selection: ', this.selectionSize, ' ', clear);
+    this.selectionBox.hidden = true;
+    header.append(this.scoreLabel, this.scoreText, this.selectionBox);
+    this.details = element('div', 'intershap-global-details');
+    this.comparison = element('div', 'intershap-model-compare');
+    this.comparison.hidden = true;
+
+    this.histogram = new HistogramChart({
+      selectRange: (low, high) => this.select({ kind: 'localRange', low, high }),
+      clear: () => this.context?.source.setSelection(null, 'view')
+    });
+    this.scatter = new ScatterChart({
+      raster: request => this.withContext(c => c.source.raster(c.modelId, request)),
+      nearest: query => this.withContext(c => c.source.nearest(c.modelId, query)),
+      select: region => this.select(region),
+      clear: () => this.context?.source.setSelection(null, 'view'),
+      open: index => this.links.openSample(index),
+      describe: index => this.describe(index),
+      resized: () => {
+        this.drawnKeys.delete('scatter');
+        this.links.requestDraw();
+      }
+    });
+
+    const scatterPanel = element('div', 'intershap-scatter-panel');
+    const tools = element('div', 'intershap-scatter-tools');
+    this.colorBySelect = control('select', 'intershap-color-by');
+    this.colorBySelect.addEventListener('change', () => {
+      this.colorBy = this.colorBySelect.value as ColorBy;
+      this.drawnKeys.delete('scatter');
+      this.links.requestDraw();
+    });
+    this.legend = element('span', 'intershap-legend');
+    tools.append('Colour by ', this.colorBySelect, this.legend);
+    scatterPanel.append(this.scatter.node, tools);
+
+    const grid = element('div', 'intershap-global-grid');
+    grid.append(this.heatmap.node, scatterPanel, this.histogram.node, this.orders.node);
+    this.node.append(header, this.details, this.comparison, this.split.node, grid);
   }
 
-  async render(model: ModelState): Promise<void> {
-    const agg = model.aggregate;
-    if (!agg) {
+  async render(context: DrawContext): Promise<void> {
+    this.context = context;
+    const { model, source } = context;
+    if (source.selectionVersion !== this.ownSelectionVersion) {
+      this.scatter.ownsSelection = false;
+      this.histogram.ownsSelection = false;
+    }
+    const shown = model.selectionAggregate ?? model.aggregate;
+    this.renderHeader(context, shown);
+    if (!model.aggregate || !shown || !context.drawCharts) {
       return;
     }
-    this.scoreText.textContent = formatNumber(agg.globalIntershap);
-    this.scoreText.dataset.value = String(agg.globalIntershap);
-    const interval = agg.interval
-      ? `95% bootstrap interval [${formatNumber(agg.interval.low)}, ${formatNumber(agg.interval.high)}] · `
-      : '';
-    this.details.textContent =
-      `${interval}mean local score ${formatNumber(agg.localMean)} · ` +
-      `${agg.n} samples` +
-      (agg.nUndefined > 0 ? ` · ${agg.nUndefined} with undefined local score` : '');
-    await this.drawHeatmap(model.dataset.names, agg.meanMatrix);
+    const dataKey = `${context.modelId}|${model.version}|${source.selectionVersion}|${context.themeVersion}`;
+    const names = model.dataset.names;
+    await this.step('split', dataKey, () =>
+      this.split.draw(names, this.splitRows(model), context.colors)
+    );
+    await this.step('heatmap', dataKey, () =>
+      this.heatmap.draw(
+        names,
+        shown.meanMatrix,
+        `Mean Φ over ${model.selectionAggregate ? 'the selection' : 'all samples'} (diagonal: main effects; off-diagonal: half pair interactions)`,
+        context.colors,
+        320
+      )
+    );
+    await this.step('scatter', dataKey, () => this.drawScatter(context));
+    await this.step('histogram', dataKey, async () =>
+      this.histogram.draw(
+        await source.histogram(context.modelId, HISTOGRAM_BINS),
+        context.colors,
+        250
+      )
+    );
+    this.orders.node.hidden = model.dataset.M < 3;
+    if (model.dataset.M >= 3) {
+      await this.step('orders', dataKey, () =>
+        this.orders.draw(this.orderSeries(model), context.colors, 250)
+      );
+    }
   }
 
-  private async drawHeatmap(names: string[], matrix: Float64Array): Promise<void> {
-    const Plotly = await loadPlotly();
-    const M = names.length;
-    const labels = names.map(plotlyText);
-    const z: number[][] = [];
-    let maxAbs = 0;
-    for (let i = 0; i < M; i++) {
-      z.push(Array.from(matrix.subarray(i * M, (i + 1) * M)));
-      for (const v of z[i]) {
-        maxAbs = Math.max(maxAbs, Math.abs(v));
-      }
+  /** Draws one chart in its own task, and only if its data changed since it was last drawn. */
+  private async step(name: string, key: string, draw: () => Promise<void>): Promise<void> {
+    if (this.drawnKeys.get(name) === key) {
+      return;
     }
-    const colors = themeColors(this.node);
-    const annotations = z.flatMap((row, i) =>
-      row.map((v, j) => ({
-        x: labels[j],
-        y: labels[i],
-        text: formatNumber(v),
-        showarrow: false,
-        font: { color: Math.abs(v) > 0.6 * maxAbs ? '#fff' : '#111' }
-      }))
-    );
-    await Plotly.react(
-      this.heatmap,
-      [
-        {
-          type: 'heatmap',
-          z,
-          x: labels,
-          y: labels,
-          zmin: -maxAbs || -1,
-          zmax: maxAbs || 1,
-          colorscale: config.colorscale,
-          reversescale: true,
-          hovertemplate: '%{y} × %{x}: %{z:.4f}<extra></extra>'
-        }
-      ],
-      {
-        title: { text: 'Mean Φ (diagonal: main effects; off-diagonal: half pair interactions)' },
-        annotations,
-        height: 360,
-        margin: { l: 90, r: 20, t: 40, b: 60 },
-        yaxis: { autorange: 'reversed' },
-        paper_bgcolor: colors.paper,
-        plot_bgcolor: colors.paper,
-        font: { color: colors.font, size: 12 }
-      },
-      { displaylogo: false, responsive: true }
-    );
+    await nextTask();
+    await draw();
+    this.drawnKeys.set(name, key);
   }
+
+  private renderHeader(context: DrawContext, shown: AggregateResult | null): void {
+    const { model, source } = context;
+    const selection = source.selection;
+    this.scoreLabel.textContent = selection
+      ? 'Global InterSHAP of the selection'
+      : 'Global InterSHAP';
+    this.selectionBox.hidden = !selection;
+    const selected = model.selectionAggregate?.n ?? selection?.length ?? 0;
+    this.selectionSize.textContent = `${formatCount(selected)} of ${formatCount(model.received)} samples`;
+    this.selectionSize.dataset.count = String(selected);
+    if (!shown) {
+      this.scoreText.textContent = '…';
+      this.details.textContent = `waiting for values: ${formatCount(model.received)} of ${formatCount(model.dataset.nSamples)} samples`;
+      return;
+    }
+    this.scoreText.textContent = formatNumber(shown.globalIntershap);
+    this.scoreText.dataset.value = String(shown.globalIntershap);
+    this.scoreText.dataset.n = String(shown.n);
+    const finished = model.status?.state === 'done' || model.status?.state === 'cancelled';
+    const interval = finished
+      ? `95% bootstrap interval ${formatInterval(shown.interval)}`
+      : 'interval once every sample is in';
+    const parts = [
+      interval,
+      `mean local score ${formatNumber(shown.localMean)}`,
+      `${formatCount(shown.n)} samples`
+    ];
+    if (shown.nUndefined > 0) {
+      parts.push(`${formatCount(shown.nUndefined)} with undefined local score`);
+    }
+    if (model.selectionAggregate && model.aggregate) {
+      parts.push(`all samples: ${formatNumber(model.aggregate.globalIntershap)}`);
+    }
+    this.details.textContent = parts.join(' · ');
+    this.renderComparison(context);
+  }
+
+  /** With several models, each one's global score side by side (the active one marked). */
+  private renderComparison(context: DrawContext): void {
+    const models = [...context.source.models.values()];
+    this.comparison.hidden = models.length < 2;
+    if (models.length < 2) {
+      return;
+    }
+    const items = models.map(m => {
+      const shown = m.selectionAggregate ?? m.aggregate;
+      const item = element('span', 'intershap-model-score');
+      item.textContent = `${m.dataset.label}: ${formatNumber(shown?.globalIntershap)}`;
+      item.classList.toggle('intershap-active', m.dataset.modelId === context.modelId);
+      return item;
+    });
+    this.comparison.replaceChildren('Models: ', ...items);
+  }
+
+  private splitRows(model: ModelState): SplitRow[] {
+    const rows: SplitRow[] = [];
+    if (model.aggregate) {
+      rows.push(splitRow('all samples', model.aggregate));
+    }
+    if (model.selectionAggregate) {
+      rows.push(splitRow('selection', model.selectionAggregate));
+    }
+    return rows;
+  }
+
+  private orderSeries(model: ModelState): OrderSeries[] {
+    const series: OrderSeries[] = [];
+    const add = (label: string, aggregate: AggregateResult | null) => {
+      if (aggregate) {
+        series.push({ label, mass: aggregate.orderMass, size: aggregate.orderMassAbs });
+      }
+    };
+    add('all samples', model.aggregate);
+    add('selection', model.selectionAggregate);
+    return series;
+  }
+
+  private async drawScatter(context: DrawContext): Promise<void> {
+    const colorBy = this.syncColorBy(context.model);
+    const hasPrediction = context.model.predictions.some(Number.isFinite);
+    await this.scatter.draw(
+      colorBy,
+      context.source.selection,
+      context.colors,
+      320,
+      hasPrediction ? 'prediction (explained output)' : 'prediction v(full)',
+      pointRadius(context.model.received)
+    );
+    this.renderLegend(colorBy);
+  }
+
+  /** The colouring options this model offers; the default is the label, else the predicted class. */
+  private syncColorBy(model: ModelState): ColorBy {
+    const options: Array<[ColorBy, string]> = [];
+    if (model.hasLabels) {
+      options.push(['label', 'label']);
+    }
+    if (model.hasPredictedClass) {
+      options.push(['predictedClass', 'predicted class']);
+    }
+    options.push(['none', 'nothing']);
+    const available = options.map(([value]) => value);
+    if (this.colorBy === null || !available.includes(this.colorBy)) {
+      this.colorBy = available[0];
+    }
+    if (this.colorBySelect.options.length !== options.length) {
+      this.colorBySelect.replaceChildren(
+        ...options.map(([value, title]) => {
+          const option = document.createElement('option');
+          option.value = value;
+          option.textContent = title;
+          return option;
+        })
+      );
+    }
+    this.colorBySelect.value = this.colorBy;
+    return this.colorBy;
+  }
+
+  private renderLegend(colorBy: ColorBy): void {
+    const image = this.scatter.lastImage;
+    const entries = (image?.categories ?? []).map((code, k) => {
+      const entry = element('span', 'intershap-legend-entry');
+      const swatch = element('span', 'intershap-swatch');
+      swatch.style.background = OKABE_ITO[k % OKABE_ITO.length];
+      entry.append(swatch, `${formatCode(code)} (${formatCount(image!.counts[k])})`);
+      return entry;
+    });
+    const notes: string[] = [];
+    if (image && image.nUnplotted > 0) {
+      notes.push(`${formatCount(image.nUnplotted)} samples with undefined local score not shown`);
+    }
+    this.legend.replaceChildren(
+      ...(colorBy === 'none' ? [] : entries),
+      ...(notes.length ? [element('span', 'intershap-legend-note', notes.join(' · '))] : [])
+    );
+    this.legend.dataset.points = String(image?.nPlotted ?? 0);
+  }
+
+  private async describe(index: number): Promise<string> {
+    return this.withContext(async c => {
+      const sample = await c.source.sample(c.modelId, index);
+      const label = Number.isFinite(sample.label) ? ` · label ${formatCode(sample.label)}` : '';
+      return `sample ${index} · local ${formatNumber(sample.local)} · prediction ${formatNumber(sample.prediction)}${label}`;
+    });
+  }
+
+  /** A brush: the engine finds the samples in the region, and every view re-aggregates. */
+  private select(region: Region): void {
+    const context = this.context;
+    if (!context) {
+      return;
+    }
+    context.source
+      .selectRegion(context.modelId, region)
+      .then(indices => {
+        context.source.setSelection(indices, 'view');
+        this.ownSelectionVersion = context.source.selectionVersion;
+        this.scatter.ownsSelection = region.kind !== 'localRange';
+        this.histogram.ownsSelection = region.kind === 'localRange';
+      })
+      .catch(error => context.source.reportError(error));
+  }
+
+  private withContext<T>(use: (context: DrawContext) => Promise<T>): Promise<T> {
+    if (!this.context) {
+      return Promise.reject(new Error('global view: not drawn yet'));
+    }
+    return use(this.context);
+  }
+
+  dispose(): void {
+    for (const chart of [this.split, this.heatmap, this.orders, this.histogram, this.scatter]) {
+      chart.dispose();
+    }
+    super.dispose();
+  }
+}
+
+/** Smaller points for more samples, so dense regions stay readable. */
+function pointRadius(n: number): number {
+  if (n <= 5_000) {
+    return 1.8;
+  }
+  return n <= 30_000 ? 1.4 : 1;
+}
+
+function splitRow(label: string, aggregate: AggregateResult): SplitRow {
+  return {
+    label,
+    contributions: aggregate.contributions,
+    interaction: aggregate.interactionShare
+  };
 }

@@ -3,7 +3,7 @@
  * place of, the results already on screen.
  */
 import { Widget } from '@lumino/widgets';
-import type { Session } from '../compute/session';
+import type { DashboardSource } from './types';
 
 export class StatusBar extends Widget {
   private readonly progressText: HTMLElement;
@@ -33,7 +33,7 @@ export class StatusBar extends Widget {
     this.node.append(this.progressBar, this.progressText, this.cancelButton, this.errorText);
   }
 
-  render(session: Session): void {
+  render(session: DashboardSource): void {
     const running = [...session.models.values()].find(m => m.status?.state === 'running');
     this.runningModel = running?.dataset.modelId ?? null;
     this.cancelButton.hidden = !running;

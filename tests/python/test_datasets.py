@@ -1,11 +1,17 @@
-"""Tests of intershap_widget.datasets: HD-XOR (SPEC §6) and the early-fusion MLP trainer."""
+"""Tests of intershap_widget.datasets: HD-XOR (SPEC §6) and the MLP trainers (early, intermediate, late)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from intershap_widget.datasets import HDXOR, MODALITY_DIMS, hd_xor, train_early_fusion_mlp
+from intershap_widget.datasets import (
+    HDXOR,
+    MODALITY_DIMS,
+    hd_xor,
+    train_early_fusion_mlp,
+    train_fusion_mlp,
+)
 
 SETTINGS_2 = ["synergy", "uniqueness0", "uniqueness1", "redundancy", "random"]
 
@@ -236,3 +242,100 @@ def test_train_early_fusion_mlp_validation() -> None:
         train_early_fusion_mlp(np.zeros(10), np.zeros(10, dtype=int), epochs=1)
     with pytest.raises(ValueError, match="epochs: expected a positive integer"):
         train_early_fusion_mlp(x, np.zeros(10, dtype=int), epochs=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Intermediate and late fusion (smoke tests; the 200-epoch runs are in examples/)
+# ---------------------------------------------------------------------------------------------
+
+
+def _linear_shapes(module) -> list[tuple[int, int]]:
+    import torch
+
+    return [(m.in_features, m.out_features) for m in module.modules()
+            if isinstance(m, torch.nn.Linear)]
+
+
+@pytest.mark.parametrize("fusion", ["intermediate", "late"])
+def test_train_fusion_mlp_branches_are_trained(fusion: str) -> None:
+    torch = pytest.importorskip("torch")
+    from intershap_widget import datasets
+
+    data = hd_xor("synergy", 3, seed=0, n_samples=1000)
+    xs = [data.train[name] for name in data.names]
+    threads_before = torch.get_num_threads()
+    model = train_fusion_mlp(xs, data.y_train, fusion, epochs=2, seed=0)
+    assert torch.get_num_threads() == threads_before
+    assert not model.training and model.fusion == fusion and model.names == ("m0", "m1", "m2")
+    if fusion == "intermediate":
+        assert _linear_shapes(model) == [(200, 100), (100, 50), (150, 75), (225, 112), (112, 2)]
+    else:
+        assert _linear_shapes(model) == [
+            (200, 100), (100, 50), (50, 2), (100, 50), (50, 25), (25, 2), (150, 75), (75, 37),
+            (37, 2),
+        ]
+    # Every per-modality branch is a registered parameter that the optimiser moved: rebuild the
+    # seeded initial model and compare every tensor.
+    torch.manual_seed(0)
+    initial = datasets.FusionMLP([200, 100, 150], fusion, data.names)
+    trained = dict(model.named_parameters())
+    assert set(trained) == set(dict(initial.named_parameters()))
+    for name, before in initial.named_parameters():
+        assert not torch.equal(before, trained[name]), f"{name} was not trained"
+    # Same seed, same model; another seed, another model.
+    again = train_fusion_mlp(xs, data.y_train, fusion, epochs=2, seed=0)
+    other = train_fusion_mlp(xs, data.y_train, fusion, epochs=2, seed=1)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), again.parameters()))
+    assert not all(torch.equal(p, q) for p, q in zip(model.parameters(), other.parameters()))
+
+
+def test_fusion_mlp_calling_conventions_and_late_mean() -> None:
+    torch = pytest.importorskip("torch")
+    import pickle
+
+    from intershap_widget.values import ValueEngine
+
+    data = hd_xor("redundancy", 2, seed=1, n_samples=600)
+    model = train_fusion_mlp(data.train, data.y_train, "late", epochs=1, seed=0)
+    tensors = [torch.from_numpy(data.test[name]) for name in data.names]
+    with torch.no_grad():
+        out = model(*tensors)
+        assert out.shape == (90, 2)
+        assert torch.equal(model(tensors), out)
+        assert torch.equal(model(dict(zip(data.names, tensors))), out)
+        branches = [branch(t) for branch, t in zip(model.branches, tensors)]
+        torch.testing.assert_close(out, (branches[0] + branches[1]) / 2)
+        with pytest.raises(ValueError, match=r"inputs: expected 2 modality tensors"):
+            model(tensors[0])
+    copy = pickle.loads(pickle.dumps(model))
+    with torch.no_grad():
+        assert torch.equal(copy(*tensors), out)
+    # The value engine calls it with one tensor per modality: positional ("auto" picks "args"),
+    # as a list or as a dict, with identical values.
+    tables = {}
+    for fusion in ("auto", "args", "list", "dict"):
+        engine = ValueEngine(model, data.explain, data.val, draws=8, seed=0, fusion=fusion)
+        assert engine.fusion == ("args" if fusion == "auto" else fusion)
+        tables[fusion] = engine.compute_all().values
+    for values in tables.values():
+        np.testing.assert_array_equal(values, tables["auto"])
+
+
+def test_train_fusion_mlp_validation() -> None:
+    pytest.importorskip("torch")
+    x = [np.zeros((10, 8), dtype=np.float32), np.zeros((10, 6), dtype=np.float32)]
+    y = np.zeros(10, dtype=int)
+    with pytest.raises(ValueError, match=r"fusion: expected one of \['intermediate', 'late'\]"):
+        train_fusion_mlp(x, y, "early", epochs=1)
+    with pytest.raises(ValueError, match="x_by_modality: expected at least 2 modalities"):
+        train_fusion_mlp(x[:1], y, epochs=1)
+    with pytest.raises(ValueError, match=r"x_by_modality\['m1'\]: expected a 2-D array"):
+        train_fusion_mlp([x[0], np.zeros((9, 6))], y, epochs=1)
+    with pytest.raises(TypeError, match="x_by_modality: expected a list"):
+        train_fusion_mlp(np.zeros((10, 8)), y, epochs=1)
+    with pytest.raises(ValueError, match=r"y_train: expected shape \(10,\)"):
+        train_fusion_mlp(x, np.zeros(9, dtype=int), epochs=1)
+    with pytest.raises(ValueError, match=r"y_train: expected labels in \{0, 1\}"):
+        train_fusion_mlp(x, np.full(10, 3), epochs=1)
+    with pytest.raises(ValueError, match="epochs: expected a positive integer"):
+        train_fusion_mlp(x, y, epochs=0)

@@ -7,8 +7,12 @@ import * as path from 'path';
 export const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
 
 export async function openNotebook(page: Page, name: string): Promise<void> {
-  await page.goto(`/lab/tree/${name}`);
-  await page.waitForFunction(() => Boolean((window as unknown as { jupyterapp?: unknown }).jupyterapp));
+  // ?reset: a fresh workspace, so notebooks opened by earlier tests are not restored next to this
+  // one (they would make it ambiguous which notebook is current).
+  await page.goto(`/lab/tree/${name}?reset`);
+  await page.waitForFunction(() =>
+    Boolean((window as unknown as { jupyterapp?: unknown }).jupyterapp)
+  );
   await expect(page.locator('.jp-NotebookPanel .jp-Notebook')).toBeVisible();
   // Wait until the notebook's kernel session is ready before running anything.
   await page.waitForFunction(async () => {
@@ -55,4 +59,61 @@ export async function saveScreenshot(target: Locator | Page, name: string): Prom
   const file = path.join(ARTIFACTS, name);
   await target.screenshot({ path: file });
   return file;
+}
+
+/** The index of the first code cell whose source contains `needle`. */
+export async function cellIndex(page: Page, needle: string): Promise<number> {
+  const index = await page.evaluate(text => {
+    const app = (window as unknown as { jupyterapp: any }).jupyterapp;
+    const cells = app.shell.currentWidget.content.widgets as any[];
+    return cells.findIndex(
+      cell => cell.model.type === 'code' && cell.model.sharedModel.getSource().includes(text)
+    );
+  }, needle);
+  if (index < 0) {
+    throw new Error(`no code cell contains ${JSON.stringify(needle)}`);
+  }
+  return index;
+}
+
+/** Runs one cell of the open notebook, as the user would (its output appears in the notebook). */
+export async function runCell(page: Page, index: number): Promise<void> {
+  await page.evaluate(async i => {
+    const app = (window as unknown as { jupyterapp: any }).jupyterapp;
+    app.shell.currentWidget.content.activeCellIndex = i;
+    await app.commands.execute('notebook:run-cell');
+  }, index);
+}
+
+/**
+ * Executes code in the notebook's kernel (its namespace, not a cell) and returns what it printed.
+ * Fails with the Python error if there is one.
+ */
+export async function runPython(page: Page, code: string): Promise<string> {
+  const result = await page.evaluate(async source => {
+    const app = (window as unknown as { jupyterapp: any }).jupyterapp;
+    const kernel = app.shell.currentWidget.sessionContext.session.kernel;
+    const future = kernel.requestExecute({ code: source, store_history: false });
+    let out = '';
+    let error: string | null = null;
+    future.onIOPub = (msg: any) => {
+      if (msg.header.msg_type === 'stream') {
+        out += msg.content.text;
+      } else if (msg.header.msg_type === 'error') {
+        error = `${msg.content.ename}: ${msg.content.evalue}`;
+      }
+    };
+    await future.done;
+    return { out, error };
+  }, code);
+  if (result.error) {
+    throw new Error(`Python failed: ${result.error}\n--- code ---\n${code}`);
+  }
+  return result.out;
+}
+
+/** runPython for code that prints one JSON value. */
+export async function pythonJson<T>(page: Page, code: string): Promise<T> {
+  const out = await runPython(page, code);
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
 }

@@ -55,6 +55,11 @@ async function runCode(page: Page, source: string): Promise<void> {
 test('malformed messages, bad arguments and a dead kernel keep the results on screen', async ({
   page
 }) => {
+  page.on('console', message => {
+    if (message.type() === 'error') {
+      console.log(`browser console error: ${message.text()}`);
+    }
+  });
   await createNotebook(page);
   await openNotebook(page, NOTEBOOK);
   await page.evaluate(() => (window as any).jupyterapp.commands.execute('notebook:run-all-cells'));

@@ -1,0 +1,65 @@
+/** A Φ matrix as an annotated heatmap, modality names on both axes (global mean and one sample). */
+import { config } from '../../config';
+import { formatNumber } from '../format';
+import { axisStyle, baseLayout, divergingScale, plotlyText } from '../plotly';
+import type { ThemeColors } from '../plotly';
+import { Chart } from './chart';
+
+export class MatrixHeatmap extends Chart {
+  async draw(
+    names: string[],
+    matrix: ArrayLike<number>,
+    title: string,
+    colors: ThemeColors,
+    height = 320
+  ): Promise<void> {
+    const M = names.length;
+    const labels = names.map(plotlyText);
+    const z: number[][] = [];
+    let maxAbs = 0;
+    for (let i = 0; i < M; i++) {
+      const row = Array.from({ length: M }, (_, j) => matrix[i * M + j]);
+      z.push(row);
+      for (const v of row) {
+        maxAbs = Number.isFinite(v) ? Math.max(maxAbs, Math.abs(v)) : maxAbs;
+      }
+    }
+    // The scale's ends are dark and its middle near white, whatever the theme: pick the text
+    // colour from the cell, not from the theme.
+    const annotations = z.flatMap((row, i) =>
+      row.map((v, j) => ({
+        x: labels[j],
+        y: labels[i],
+        text: formatNumber(v),
+        showarrow: false,
+        font: { color: Math.abs(v) > 0.55 * maxAbs ? '#ffffff' : '#111111' }
+      }))
+    );
+    const layout = baseLayout(colors, height);
+    await this.react(
+      [
+        {
+          type: 'heatmap',
+          z,
+          x: labels,
+          y: labels,
+          zmin: -maxAbs || -1,
+          zmax: maxAbs || 1,
+          colorscale: divergingScale(config.colorscale),
+          colorbar: { thickness: 10, outlinewidth: 0, tickfont: { color: colors.font } },
+          hovertemplate: '%{y} × %{x}: %{z:.4f}<extra></extra>',
+          xgap: 1,
+          ygap: 1
+        }
+      ],
+      {
+        ...layout,
+        title: { text: plotlyText(title), font: { size: 12 } },
+        annotations,
+        margin: { l: 90, r: 10, t: 36, b: 60 },
+        xaxis: { ...axisStyle(colors), type: 'category', showgrid: false },
+        yaxis: { ...axisStyle(colors), type: 'category', autorange: 'reversed', showgrid: false }
+      }
+    );
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * One point per sample: its local score against its prediction, coloured by label or predicted
+ * class. The points are an image the worker rasterises (see compute/raster.ts for why); plotly
+ * draws the axes over it and provides box and lasso selection, zoom and pan. A click opens the
+ * nearest sample, a hover names it — both looked up by the worker.
+ */
+import type {
+  ColorBy,
+  NearestQuery,
+  RasterRequest,
+  RasterResult,
+  Region
+} from '../../compute/engine';
+import { axisStyle, baseLayout, cssColorToNumber, hexToNumber, OKABE_ITO } from '../plotly';
+import type { PlotlyAxis, ThemeColors } from '../plotly';
+import { Chart } from './chart';
+
+export interface ScatterEvents {
+  raster(request: RasterRequest): Promise<RasterResult>;
+  nearest(query: NearestQuery): Promise<number>;
+  select(region: Region): void;
+  clear(): void;
+  open(index: number): void;
+  /** Text for the hover tooltip of one sample. */
+  describe(index: number): Promise<string>;
+  /** The plot area changed size: the image must be drawn again. */
+  resized(): void;
+}
+
+/** Device pixels a click may miss a point by and still hit it. */
+const HIT_RADIUS_PX = 6;
+/** A press that moves less than this is a click, not a drag. */
+const CLICK_SLOP_PX = 4;
+const MARGIN = { l: 56, r: 12, t: 32, b: 42 };
+
+export class ScatterChart extends Chart {
+  private readonly canvas: HTMLCanvasElement;
+  private readonly tooltip: HTMLDivElement;
+  private bound = false;
+  private image: RasterResult | null = null;
+  private frameKey = '';
+  /** Axis ranges the user zoomed or panned to; null = fit the data. */
+  private zoom: { x: [number, number]; y: [number, number] } | null = null;
+  private press: { x: number; y: number } | null = null;
+  private hoverBusy = false;
+  /** True while the current selection is the one brushed here, so its outline is kept. */
+  ownsSelection = false;
+
+  constructor(private readonly events: ScatterEvents) {
+    super('intershap-scatter', true);
+    this.canvas = document.createElement('canvas');
+    this.canvas.className = 'intershap-scatter-points';
+    this.tooltip = document.createElement('div');
+    this.tooltip.className = 'intershap-tooltip';
+    this.tooltip.hidden = true;
+  }
+
+  /** Category codes and counts of the last image, for the legend. */
+  get lastImage(): RasterResult | null {
+    return this.image;
+  }
+
+  /** `radius` of a point in CSS pixels. */
+  async draw(
+    colorBy: ColorBy,
+    highlight: Int32Array | null,
+    colors: ThemeColors,
+    height: number,
+    xTitle: string,
+    radius: number
+  ): Promise<void> {
+    if (!this.isDrawn) {
+      await this.drawFrame(this.zoom ?? { x: [0, 1], y: [0, 1] }, colors, height, xTitle);
+    }
+    const size = this.plotArea();
+    if (!size || size.w < 4 || size.h < 4) {
+      return;
+    }
+    const dpr = window.devicePixelRatio || 1;
+    const image = await this.events.raster({
+      width: Math.round(size.w * dpr),
+      height: Math.round(size.h * dpr),
+      xRange: this.zoom?.x ?? null,
+      yRange: this.zoom?.y ?? null,
+      colorBy,
+      palette: OKABE_ITO.map(hexToNumber),
+      fallbackColor: cssColorToNumber(colors.muted),
+      radius: radius * dpr,
+      highlight,
+      fadedAlpha: 60
+    });
+    this.image = image;
+    await this.drawFrame({ x: image.xRange, y: image.yRange }, colors, height, xTitle);
+    this.paint();
+  }
+
+  /** The axes; redrawn only when the ranges, theme or size changed (plotly then keeps the brush). */
+  private async drawFrame(
+    ranges: { x: [number, number]; y: [number, number] },
+    colors: ThemeColors,
+    height: number,
+    xTitle: string
+  ): Promise<void> {
+    const key = JSON.stringify([ranges, colors, height, xTitle, this.ownsSelection]);
+    if (key === this.frameKey && this.isDrawn) {
+      return;
+    }
+    this.frameKey = key;
+    const previous = (this.node as unknown as { layout?: { selections?: unknown[] } }).layout;
+    const layout = baseLayout(colors, height);
+    await this.react(
+      // An empty trace: plotly needs one to offer selection; the points are the image below.
+      [{ type: 'scatter', mode: 'markers', x: [], y: [], hoverinfo: 'skip', showlegend: false }],
+      {
+        ...layout,
+        // Transparent, so the image under plotly's layers shows through (the widget's own
+        // background, from the theme, is behind it).
+        paper_bgcolor: 'rgba(0,0,0,0)',
+        plot_bgcolor: 'rgba(0,0,0,0)',
+        margin: MARGIN,
+        dragmode: 'select',
+        hovermode: false,
+        selections: this.ownsSelection ? (previous?.selections ?? []) : [],
+        title: {
+          text: 'Local score vs prediction — brush or lasso to select, click a point',
+          font: { size: 12 }
+        },
+        xaxis: {
+          ...axisStyle(colors),
+          automargin: false,
+          range: ranges.x,
+          title: { text: xTitle }
+        },
+        yaxis: {
+          ...axisStyle(colors),
+          automargin: false,
+          range: ranges.y,
+          title: { text: 'local InterSHAP' }
+        }
+      }
+    );
+    this.bind();
+  }
+
+  private plotArea(): { l: number; t: number; w: number; h: number } | null {
+    return this.node._fullLayout?._size ?? null;
+  }
+
+  /** Keeps the image exactly under plotly's plot area, below its axes and drag layer. */
+  protected afterDraw(): void {
+    const container = this.node.querySelector('.svg-container');
+    const size = this.plotArea();
+    if (!container || !size) {
+      return;
+    }
+    if (this.canvas.parentElement !== container) {
+      container.insertBefore(this.canvas, container.firstChild);
+      container.appendChild(this.tooltip);
+    }
+    Object.assign(this.canvas.style, {
+      left: `${size.l}px`,
+      top: `${size.t}px`,
+      width: `${size.w}px`,
+      height: `${size.h}px`
+    });
+    const dpr = window.devicePixelRatio || 1;
+    if (
+      this.image &&
+      (this.image.width !== Math.round(size.w * dpr) ||
+        this.image.height !== Math.round(size.h * dpr))
+    ) {
+      this.events.resized();
+    }
+  }
+
+  private paint(): void {
+    const image = this.image;
+    if (!image) {
+      return;
+    }
+    this.canvas.width = image.width;
+    this.canvas.height = image.height;
+    const context = this.canvas.getContext('2d');
+    context?.putImageData(new ImageData(image.pixels, image.width, image.height), 0, 0);
+    this.canvas.dataset.points = String(image.nPlotted);
+  }
+
+  private bind(): void {
+    if (this.bound) {
+      return;
+    }
+    this.bound = true;
+    this.node.on('plotly_selected', data => this.onSelected(data));
+    this.node.on('plotly_deselect', () => {
+      this.ownsSelection = false;
+      this.events.clear();
+    });
+    this.node.on('plotly_relayout', data => this.onRelayout(data as Record<string, unknown>));
+    this.node.addEventListener('pointerdown', event => {
+      // Only presses on the plot area itself (not the mode bar or the axes) can open a sample.
+      if (!(event.target instanceof Element) || !event.target.classList.contains('nsewdrag')) {
+        return;
+      }
+      this.press = { x: event.clientX, y: event.clientY };
+      window.addEventListener('pointerup', this.onPointerUp, { once: true, capture: true });
+    });
+    this.node.addEventListener('pointermove', event => void this.onHover(event));
+    this.node.addEventListener('pointerleave', () => (this.tooltip.hidden = true));
+  }
+
+  private onSelected(data: unknown): void {
+    // Plotly also reports a plain click as an empty selection: clicks are handled on pointerup.
+    const event = data as
+      | { range?: { x: number[]; y: number[] }; lassoPoints?: { x: number[]; y: number[] } }
+      | undefined;
+    if (event?.range) {
+      this.events.select({
+        kind: 'box',
+        x: [event.range.x[0], event.range.x[1]],
+        y: [event.range.y[0], event.range.y[1]]
+      });
+    } else if (event?.lassoPoints) {
+      this.events.select({ kind: 'lasso', x: event.lassoPoints.x, y: event.lassoPoints.y });
+    }
+  }
+
+  private onRelayout(update: Record<string, unknown>): void {
+    if (update['xaxis.autorange'] || update['yaxis.autorange']) {
+      this.zoom = null;
+      this.events.resized();
+      return;
+    }
+    const x0 = update['xaxis.range[0]'];
+    const y0 = update['yaxis.range[0]'];
+    if (typeof x0 === 'number' || typeof y0 === 'number') {
+      const x = this.node._fullLayout?.xaxis?.range;
+      const y = this.node._fullLayout?.yaxis?.range;
+      if (x && y) {
+        this.zoom = { x: [x[0], x[1]], y: [y[0], y[1]] };
+        this.events.resized();
+      }
+    }
+  }
+
+  private readonly onPointerUp = (event: PointerEvent): void => {
+    const press = this.press;
+    this.press = null;
+    if (!press || Math.hypot(event.clientX - press.x, event.clientY - press.y) > CLICK_SLOP_PX) {
+      return;
+    }
+    const query = this.queryAt(event.clientX, event.clientY);
+    if (query) {
+      void this.events.nearest(query).then(index => {
+        if (index >= 0) {
+          this.events.open(index);
+        }
+      });
+    }
+  };
+
+  private async onHover(event: PointerEvent): Promise<void> {
+    if (this.press || this.hoverBusy) {
+      return;
+    }
+    const query = this.queryAt(event.clientX, event.clientY);
+    if (!query) {
+      this.tooltip.hidden = true;
+      return;
+    }
+    this.hoverBusy = true;
+    try {
+      const index = await this.events.nearest(query);
+      if (index < 0) {
+        this.tooltip.hidden = true;
+        return;
+      }
+      this.tooltip.textContent = await this.events.describe(index);
+      const box = this.node.getBoundingClientRect();
+      this.tooltip.style.left = `${event.clientX - box.left + 12}px`;
+      this.tooltip.style.top = `${event.clientY - box.top + 12}px`;
+      this.tooltip.hidden = false;
+    } finally {
+      this.hoverBusy = false;
+    }
+  }
+
+  /** A screen position as a query in data units, or null outside the plot area. */
+  private queryAt(clientX: number, clientY: number): NearestQuery | null {
+    const layout = this.node._fullLayout;
+    const size = layout?._size;
+    const xaxis = layout?.xaxis as PlotlyAxis | undefined;
+    const yaxis = layout?.yaxis as PlotlyAxis | undefined;
+    if (!size || !xaxis || !yaxis) {
+      return null;
+    }
+    const box = this.node.getBoundingClientRect();
+    const px = clientX - box.left - size.l;
+    const py = clientY - box.top - size.t;
+    if (px < 0 || py < 0 || px > size.w || py > size.h) {
+      return null;
+    }
+    const [x0, x1] = xaxis.range;
+    const [y0, y1] = yaxis.range;
+    return {
+      x: xaxis.p2d(px),
+      y: yaxis.p2d(py),
+      xPerPixel: Math.abs(x1 - x0) / size.w,
+      yPerPixel: Math.abs(y1 - y0) / size.h,
+      radiusPx: HIT_RADIUS_PX
+    };
+  }
+
+  dispose(): void {
+    window.removeEventListener('pointerup', this.onPointerUp, { capture: true });
+    super.dispose();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The local view: one sample's Φ matrix, the waterfall from v(∅) to its prediction, its value
+ * table (coalition → value ± standard error), its label and prediction. The sample is chosen by a
+ * click in the global view, or by its index here.
+ */
+import { Widget } from '@lumino/widgets';
+import type { SampleDetail } from '../compute/engine';
+import { formatCode } from '../compute/session';
+import { coalitionName, formatCount, formatNumber } from './format';
+import { MatrixHeatmap } from './charts/heatmap';
+import { WaterfallChart } from './charts/waterfall';
+import { control, element } from './dom';
+import { nextTask } from './schedule';
+import type { DashboardView, DrawContext } from './types';
+
+export interface LocalLinks {
+  requestDraw(): void;
+}
+
+export class LocalView extends Widget implements DashboardView {
+  private readonly indexInput: HTMLInputElement;
+  private readonly ofText: HTMLElement;
+  private readonly facts: HTMLElement;
+  private readonly empty: HTMLElement;
+  private readonly body: HTMLElement;
+  private readonly heatmap = new MatrixHeatmap('intershap-local-heatmap');
+  private readonly waterfall = new WaterfallChart();
+  private readonly table: HTMLTableElement;
+  private index: number | null = null;
+  private drawnKey = '';
+  private nSamples = 0;
+
+  constructor(private readonly links: LocalLinks) {
+    super();
+    this.addClass('intershap-local');
+    this.title.label = 'Local';
+
+    const header = element('div', 'intershap-local-header');
+    const previous = element('button', 'intershap-local-previous jp-mod-styled', '◀');
+    previous.title = 'Previous sample';
+    const next = element('button', 'intershap-local-next jp-mod-styled', '▶');
+    next.title = 'Next sample';
+    this.indexInput = control('input', 'intershap-local-input');
+    this.indexInput.type = 'number';
+    this.indexInput.min = '0';
+    this.indexInput.setAttribute('aria-label', 'Sample index');
+    this.ofText = element('span', 'intershap-local-of');
+    previous.addEventListener('click', () => this.showSample((this.index ?? 1) - 1));
+    next.addEventListener('click', () => this.showSample((this.index ?? -1) + 1));
+    this.indexInput.addEventListener('change', () =>
+      this.showSample(Number(this.indexInput.value))
+    );
+    // Enter shows the sample at once (the notebook around the widget may swallow 'change').
+    this.indexInput.addEventListener('keydown', event => {
+      if (event.key === 'Enter') {
+        this.showSample(Number(this.indexInput.value));
+      }
+    });
+    header.append('Sample ', this.indexInput, this.ofText, previous, next);
+
+    this.facts = element('div', 'intershap-local-facts');
+    this.empty = element(
+      'div',
+      'intershap-empty',
+      'Click a point in the Global tab’s scatter, or enter a sample index above.'
+    );
+    this.body = element('div', 'intershap-local-body');
+    this.table = element('table', 'intershap-value-table');
+    const grid = element('div', 'intershap-local-grid');
+    grid.append(this.heatmap.node, this.waterfall.node);
+    this.body.append(grid, this.table);
+    this.body.hidden = true;
+    this.node.append(header, this.facts, this.empty, this.body);
+  }
+
+  /** The sample shown, or null before one was chosen. */
+  get sampleIndex(): number | null {
+    return this.index;
+  }
+
+  showSample(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || (this.nSamples > 0 && index >= this.nSamples)) {
+      this.indexInput.value = this.index === null ? '' : String(this.index);
+      return;
+    }
+    this.index = index;
+    this.drawnKey = '';
+    this.links.requestDraw();
+  }
+
+  async render(context: DrawContext): Promise<void> {
+    const { model, modelId } = context;
+    this.nSamples = model.dataset.nSamples;
+    this.indexInput.max = String(this.nSamples - 1);
+    this.ofText.textContent = ` of ${formatCount(this.nSamples)} (0 – ${formatCount(this.nSamples - 1)})`;
+    const index = this.index;
+    this.empty.hidden = index !== null;
+    if (index === null) {
+      this.body.hidden = true;
+      return;
+    }
+    this.indexInput.value = String(index);
+    const key = `${modelId}|${index}|${model.version}|${context.themeVersion}`;
+    if (key === this.drawnKey || !context.drawCharts) {
+      return;
+    }
+    let detail: SampleDetail;
+    try {
+      detail = await context.source.sample(modelId, index);
+    } catch {
+      this.facts.textContent = `Sample ${index} has not been computed yet.`;
+      this.body.hidden = true;
+      return;
+    }
+    this.body.hidden = false;
+    const names = model.dataset.names;
+    this.renderFacts(detail);
+    this.renderTable(detail, names);
+    await nextTask();
+    await this.heatmap.draw(
+      names,
+      detail.matrix,
+      `Φ of sample ${index} (diagonal: main effects; off-diagonal: half pair interactions)`,
+      context.colors,
+      320
+    );
+    await nextTask();
+    await this.waterfall.draw(detail.waterfall, names, context.colors, 320);
+    this.drawnKey = key;
+  }
+
+  private renderFacts(detail: SampleDetail): void {
+    const fact = (className: string, title: string, value: string) => {
+      const node = element('span', `intershap-fact ${className}`);
+      node.append(
+        element('span', 'intershap-fact-title', title),
+        ' ',
+        element('span', 'intershap-fact-value', value)
+      );
+      return node;
+    };
+    const facts = [
+      fact('intershap-local-score', 'local InterSHAP', formatNumber(detail.local)),
+      fact('intershap-local-prediction', 'prediction', formatNumber(detail.prediction))
+    ];
+    if (Number.isFinite(detail.label)) {
+      facts.push(fact('intershap-local-label', 'label', formatCode(detail.label)));
+    }
+    if (Number.isFinite(detail.predictedClass)) {
+      facts.push(
+        fact('intershap-local-class', 'predicted class', formatCode(detail.predictedClass))
+      );
+    }
+    this.facts.replaceChildren(...facts);
+    this.facts.dataset.index = String(detail.index);
+  }
+
+  private renderTable(detail: SampleDetail, names: string[]): void {
+    const head = element('thead', '');
+    const headRow = element('tr', '');
+    for (const title of ['Coalition', 'v(S)', '± standard error']) {
+      headRow.append(element('th', '', title));
+    }
+    head.append(headRow);
+    const body = element('tbody', '');
+    for (const row of detail.coalitions) {
+      const tr = element('tr', '');
+      tr.dataset.mask = String(row.mask);
+      tr.append(
+        element('td', 'intershap-coalition', coalitionName(row.modalities, names)),
+        element('td', 'intershap-value', formatNumber(row.value)),
+        element('td', 'intershap-se', Number.isFinite(row.se) ? formatNumber(row.se) : '—')
+      );
+      body.append(tr);
+    }
+    this.table.replaceChildren(head, body);
+  }
+
+  dispose(): void {
+    this.heatmap.dispose();
+    this.waterfall.dispose();
+    super.dispose();
+  }
+}

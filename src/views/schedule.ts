@@ -1,0 +1,110 @@
+/**
+ * Keeping the main thread responsive: chart draws are split into separate tasks, and redraws
+ * during streaming are throttled.
+ */
+
+/**
+ * Resolves in a new task, so the browser can paint and handle input in between. (An `await` on an
+ * already-settled promise would continue in the same task, and several plotly draws chained that
+ * way add up to one long task.)
+ */
+export function nextTask(): Promise<void> {
+  return new Promise(resolve => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+/**
+ * Runs an async job at most once per `intervalMs`, never two at a time, and always once more after
+ * the last request, so the final state is drawn.
+ */
+export class Throttle {
+  private running = false;
+  private pending = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private lastStart = -Infinity;
+
+  /** May be changed at any time; applies from the next run. */
+  intervalMs: number;
+
+  constructor(
+    private readonly job: () => Promise<void>,
+    intervalMs: number
+  ) {
+    this.intervalMs = intervalMs;
+  }
+
+  request(): void {
+    this.pending = true;
+    this.pump();
+  }
+
+  /** Runs the job as soon as the current run (if any) has finished, skipping the wait. */
+  flush(): void {
+    this.pending = true;
+    this.lastStart = -Infinity;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.pump();
+  }
+
+  dispose(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+    }
+    this.pending = false;
+  }
+
+  private pump(): void {
+    if (this.running || this.timer !== null || !this.pending) {
+      return;
+    }
+    const wait = this.lastStart + this.intervalMs - performance.now();
+    if (wait > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.pump();
+      }, wait);
+      return;
+    }
+    this.pending = false;
+    this.running = true;
+    this.lastStart = performance.now();
+    this.job()
+      .catch(error => console.error('intershap-widget: drawing failed', error))
+      .finally(() => {
+        this.running = false;
+        this.pump();
+      });
+  }
+}
+
+/** Calls `callback` whenever JupyterLab switches between light and dark (or any) theme. */
+export function watchTheme(callback: () => void): () => void {
+  let last = themeKey();
+  const observer = new MutationObserver(() => {
+    const key = themeKey();
+    if (key !== last) {
+      last = key;
+      callback();
+      // The theme's stylesheet may land a moment after the attribute changes: look again then.
+      setTimeout(callback, 400);
+    }
+  });
+  observer.observe(document.body, {
+    attributes: true,
+    attributeFilter: ['data-jp-theme-light', 'data-jp-theme-name']
+  });
+  return () => observer.disconnect();
+}
+
+function themeKey(): string {
+  return `${document.body.dataset.jpThemeName ?? ''}|${document.body.dataset.jpThemeLight ?? ''}`;
+}

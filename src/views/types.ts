@@ -1,0 +1,59 @@
+/**
+ * What the views need from the data side, and nothing more. The session (src/compute/session.ts)
+ * provides it; every number arrives already computed by the engine.
+ */
+import type {
+  LocalHistogram,
+  NearestQuery,
+  RasterRequest,
+  RasterResult,
+  Region,
+  SampleDetail
+} from '../compute/engine';
+import type {
+  CohortSummary,
+  GroupingOption,
+  ModelState,
+  SelectionOrigin
+} from '../compute/session';
+import type { ThemeColors } from './plotly';
+
+export interface DashboardSource {
+  readonly models: ReadonlyMap<string, ModelState>;
+  /** Sorted sample indices, or null for every sample. */
+  readonly selection: Int32Array | null;
+  readonly selectionVersion: number;
+  readonly error: string | null;
+  subscribe(listener: () => void): () => void;
+  setSelection(indices: Int32Array | null, origin: SelectionOrigin): void;
+  selectRegion(modelId: string, region: Region): Promise<Int32Array>;
+  raster(modelId: string, request: RasterRequest): Promise<RasterResult>;
+  nearest(modelId: string, query: NearestQuery): Promise<number>;
+  histogram(modelId: string, bins: number): Promise<LocalHistogram>;
+  sample(modelId: string, index: number): Promise<SampleDetail>;
+  groupings(modelId: string): GroupingOption[];
+  cohortSummaries(modelId: string, groupingKey: string): Promise<CohortSummary[]>;
+  cohortInterval(
+    modelId: string,
+    slot: string,
+    members: Int32Array
+  ): Promise<{ low: number; high: number } | null>;
+  reportError(error: unknown): void;
+}
+
+/** Everything a view needs to draw itself once. */
+export interface DrawContext {
+  source: DashboardSource;
+  modelId: string;
+  model: ModelState;
+  colors: ThemeColors;
+  /** Increases when the theme changes: charts whose data did not change still redraw. */
+  themeVersion: number;
+  /** False for a widget scrolled out of view while values stream in: text only, charts later. */
+  drawCharts: boolean;
+}
+
+/** A tab of the dashboard. */
+export interface DashboardView {
+  render(context: DrawContext): Promise<void>;
+}

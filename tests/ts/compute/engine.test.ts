@@ -1,0 +1,188 @@
+/**
+ * The engine as the views use it: every answer is checked against core's functions applied to the
+ * same samples, so the views' numbers are the core's numbers.
+ */
+import { describe, expect, it } from 'vitest';
+import { ComputeEngine } from '../../../src/compute/engine';
+import type { AggregateResult, RasterResult, SampleDetail } from '../../../src/compute/engine';
+import { selectRegion } from '../../../src/compute/samples';
+import { aggregate, bootstrapGlobal, decomposeAll } from '../../../src/core';
+import { expectAllClose, randomTables } from '../core/helpers';
+
+const M = 3;
+const N = 400;
+const C = 2 ** M;
+const values = randomTables(N, M, 3);
+const per = decomposeAll(values, M);
+const labels = Float64Array.from({ length: N }, (_, i) => (i * 7) % 3);
+const prediction = Float64Array.from({ length: N }, (_, i) => values[i * C + C - 1]);
+
+function engineWith(received: number): ComputeEngine {
+  const engine = new ComputeEngine();
+  engine.handle({ op: 'reset', modelId: 'm', M, nSamples: N });
+  engine.handle({
+    op: 'append',
+    modelId: 'm',
+    start: 0,
+    values: values.slice(0, received * C),
+    label: labels.slice(0, received)
+  });
+  return engine;
+}
+
+function expectAggregateOf(actual: AggregateResult, indices: ArrayLike<number>): void {
+  const expected = aggregate(per, Int32Array.from(indices));
+  expect(actual.n).toBe(expected.n);
+  expectAllClose(actual.meanMatrix, expected.meanMatrix, 1e-12, 'meanMatrix');
+  expectAllClose([actual.globalIntershap], [expected.globalIntershap], 1e-12, 'global');
+  expectAllClose([actual.localMean], [expected.localMean], 1e-12, 'localMean');
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+describe('ComputeEngine', () => {
+  it('aggregates only received samples while values stream in', () => {
+    const engine = engineWith(250);
+    const all = engine.handle({ op: 'aggregate', modelId: 'm' }) as AggregateResult;
+    expectAggregateOf(all, range(250));
+    expect(all.received).toBe(250);
+    // Mean |Mass_k|: checked against a plain loop over the same samples.
+    const size = range(M).map(
+      k => range(250).reduce((sum, a) => sum + Math.abs(per.orderMass[a * M + k]), 0) / 250
+    );
+    expectAllClose(all.orderMassAbs, size, 1e-12, 'orderMassAbs');
+    const subset = Int32Array.from([10, 20, 300, 399]);
+    const part = engine.handle({ op: 'aggregate', modelId: 'm', subset }) as AggregateResult;
+    expectAggregateOf(part, [10, 20]);
+  });
+
+  it('re-aggregates a brushed region: the selection is the samples inside it', () => {
+    const engine = engineWith(N);
+    const region = {
+      kind: 'box' as const,
+      x: [-1, 0.5] as [number, number],
+      y: [0.2, 0.8] as [number, number]
+    };
+    const selected = engine.handle({ op: 'select', modelId: 'm', region }) as Int32Array;
+    const x = prediction;
+    const want = selectRegion({ x, y: per.local, received: null }, region);
+    expect(Array.from(selected)).toEqual(Array.from(want));
+    expect(selected.length).toBeGreaterThan(10);
+    expectAggregateOf(
+      engine.handle({ op: 'aggregate', modelId: 'm', subset: selected }) as AggregateResult,
+      selected
+    );
+  });
+
+  it('uses the kernel’s prediction when given, v(full) otherwise', () => {
+    const engine = engineWith(N);
+    const given = Float64Array.from({ length: 10 }, (_, i) => 100 + i);
+    engine.handle({
+      op: 'append',
+      modelId: 'm',
+      start: 0,
+      values: values.slice(0, 10 * C),
+      prediction: given
+    });
+    const first = engine.handle({ op: 'sample', modelId: 'm', index: 3 }) as SampleDetail;
+    const later = engine.handle({ op: 'sample', modelId: 'm', index: 30 }) as SampleDetail;
+    expect(first.prediction).toBe(103);
+    expect(later.prediction).toBe(values[30 * C + C - 1]);
+  });
+
+  it('answers a sample with its matrix, value table, label and waterfall', () => {
+    const engine = engineWith(N);
+    const detail = engine.handle({ op: 'sample', modelId: 'm', index: 17 }) as SampleDetail;
+    expect(detail.matrix).toEqual(Array.from(per.matrices.subarray(17 * M * M, 18 * M * M)));
+    expect(detail.values).toEqual(Array.from(values.subarray(17 * C, 18 * C)));
+    expect(detail.local).toBe(per.local[17]);
+    expect(detail.label).toBe(labels[17]);
+    expect(detail.waterfall[detail.waterfall.length - 1].value).toBe(values[17 * C + C - 1]);
+    expect(detail.coalitions).toHaveLength(C);
+    expect(() => engineWith(5).handle({ op: 'sample', modelId: 'm', index: 17 })).toThrow(
+      'expected a received sample index'
+    );
+  });
+
+  it('aggregates cohorts by label exactly as core does on each label’s samples', () => {
+    const engine = engineWith(N);
+    const result = engine.handle({ op: 'groups', modelId: 'm', grouping: { kind: 'label' } }) as {
+      categories: number[];
+      groups: Array<{ code: number; members: Int32Array; aggregate: AggregateResult }>;
+    };
+    expect(result.categories).toEqual([0, 1, 2]);
+    for (const group of result.groups) {
+      const members = range(N).filter(i => labels[i] === group.code);
+      expect(Array.from(group.members)).toEqual(members);
+      expectAggregateOf(group.aggregate as AggregateResult, members);
+    }
+    const none = engine.handle({
+      op: 'groups',
+      modelId: 'm',
+      grouping: { kind: 'predictedClass' }
+    });
+    expect(none).toEqual({ categories: [], groups: [] });
+    expect(() =>
+      engine.handle({
+        op: 'groups',
+        modelId: 'm',
+        grouping: { kind: 'codes', codes: new Float64Array(3) }
+      })
+    ).toThrow('expected one code per sample (400), got 3');
+  });
+
+  it('computes the interval of core bootstrapGlobal, and drops a superseded one', async () => {
+    const engine = engineWith(N);
+    // 2000 resamples of 200 samples: more than one slice, so the second request can overtake.
+    const settings = { reps: 2000, seed: 0, level: 0.95 };
+    const subset = Int32Array.from(range(N).filter(i => i % 2 === 0));
+    const first = engine.handle({
+      op: 'interval',
+      modelId: 'm',
+      key: 'sel',
+      subset,
+      bootstrap: settings
+    });
+    const second = engine.handle({
+      op: 'interval',
+      modelId: 'm',
+      key: 'sel',
+      subset,
+      bootstrap: settings
+    });
+    const other = engine.handle({ op: 'interval', modelId: 'm', key: 'all', bootstrap: settings });
+    const reference = bootstrapGlobal(per, subset, settings);
+    expect(await first).toBeNull();
+    expect(await second).toEqual({ low: reference.low, high: reference.high });
+    const all = bootstrapGlobal(per, undefined, settings);
+    expect(await other).toEqual({ low: all.low, high: all.high });
+  });
+
+  it('rasterises the plotted samples and counts them per label', () => {
+    const engine = engineWith(N);
+    const image = engine.handle({
+      op: 'raster',
+      modelId: 'm',
+      request: {
+        width: 40,
+        height: 30,
+        xRange: null,
+        yRange: null,
+        colorBy: 'label',
+        palette: [0xff0000, 0x00ff00, 0x0000ff],
+        fallbackColor: 0x808080,
+        radius: 1,
+        highlight: null,
+        fadedAlpha: 60
+      }
+    }) as RasterResult;
+    expect(image.pixels.length).toBe(40 * 30 * 4);
+    const defined = range(N).filter(i => Number.isFinite(per.local[i]));
+    expect(image.nPlotted).toBe(defined.length);
+    expect(image.counts).toEqual(
+      [0, 1, 2].map(code => defined.filter(i => labels[i] === code).length)
+    );
+    expect(image.colorBy).toBe('label');
+    expect(image.xRange[0]).toBeLessThan(Math.min(...defined.map(i => prediction[i])));
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * The session in Node, with the engine on the same thread: kernel messages in, aggregates and the
+ * selection out, as the views and Python see them.
+ */
+import { describe, expect, it } from 'vitest';
+import { ComputeClient } from '../../../src/compute/client';
+import { normalizeSelection, Session } from '../../../src/compute/session';
+import type { SelectionOrigin } from '../../../src/compute/session';
+import { aggregate, bootstrapGlobal, decomposeAll } from '../../../src/core';
+import { expectAllClose, randomTables } from '../core/helpers';
+
+const M = 2;
+const N = 120;
+const C = 2 ** M;
+const values = randomTables(N, M, 9);
+const per = decomposeAll(values, M);
+const labels = Float64Array.from({ length: N }, (_, i) => i % 2);
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let k = 0; k < 400; k++) {
+    if (condition()) {
+      return;
+    }
+    await new Promise(resolve => setTimeout(resolve, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function streamedSession(): {
+  session: Session;
+  done: string[];
+  changes: Array<[number[] | null, SelectionOrigin]>;
+} {
+  const done: string[] = [];
+  const changes: Array<[number[] | null, SelectionOrigin]> = [];
+  const session = new Session(new ComputeClient(false), modelId => done.push(modelId));
+  session.onSelectionChange = (selection, origin) =>
+    changes.push([selection ? Array.from(selection) : null, origin]);
+  session.receive({
+    kind: 'dataset',
+    modelId: 'a',
+    label: 'model',
+    names: ['image', 'text'],
+    M,
+    nSamples: N,
+    target: 'output'
+  });
+  for (const start of [0, 60]) {
+    session.receive(
+      { kind: 'chunk', modelId: 'a', start, count: 60, buffers: ['values', 'label'] },
+      [values.slice(start * C, (start + 60) * C).buffer, labels.slice(start, start + 60).buffer]
+    );
+  }
+  session.receive({ kind: 'status', modelId: 'a', state: 'done', message: '' });
+  return { session, done, changes };
+}
+
+describe('Session', () => {
+  it('aggregates the streamed samples, then adds the interval and reports the model done', async () => {
+    const { session, done } = streamedSession();
+    const model = session.models.get('a')!;
+    await until(() => done.length === 1, 'the model to finish');
+    expect(model.received).toBe(N);
+    expect(model.hasLabels).toBe(true);
+    expectAllClose(model.aggregate!.meanMatrix, aggregate(per).meanMatrix, 1e-12, 'meanMatrix');
+    const reference = bootstrapGlobal(per, undefined, { reps: 1000, seed: 0, level: 0.95 });
+    expect(model.aggregate!.interval).toEqual({ low: reference.low, high: reference.high });
+  });
+
+  it('re-aggregates over a selection, tells who changed it, and ignores a repeat', async () => {
+    const { session, done, changes } = streamedSession();
+    await until(() => done.length === 1, 'the model to finish');
+    const model = session.models.get('a')!;
+    const selection = Int32Array.from([1, 5, 9, 50, 100]);
+    session.setSelection(selection, 'kernel');
+    session.setSelection(selection.slice(), 'kernel');
+    await until(() => Boolean(model.selectionAggregate?.interval), 'the selection interval');
+    const expected = aggregate(per, selection);
+    expect(model.selectionAggregate!.n).toBe(5);
+    expectAllClose(
+      [model.selectionAggregate!.globalIntershap],
+      [expected.globalIntershap],
+      1e-12,
+      'selection score'
+    );
+    expect(changes).toEqual([[[1, 5, 9, 50, 100], 'kernel']]);
+    session.setSelection(new Int32Array(0), 'view');
+    await until(() => model.selectionAggregate === null, 'the selection to clear');
+    expect(changes[1]).toEqual([null, 'view']);
+    expect(session.selection).toBeNull();
+  });
+
+  it('offers label and user cohorts, and aggregates each like core', async () => {
+    const { session, done } = streamedSession();
+    await until(() => done.length === 1, 'the model to finish');
+    const codes = Float64Array.from({ length: N }, (_, i) => (i < 30 ? 0 : i < 100 ? 1 : NaN));
+    session.receive({ kind: 'cohorts', name: 'site', categories: ['<b>A</b>', 'B'] }, [
+      codes.buffer
+    ]);
+    expect(session.groupings('a')).toEqual([
+      { key: 'label', title: 'label' },
+      { key: 'column:site', title: 'site' }
+    ]);
+    const byLabel = await session.cohortSummaries('a', 'label');
+    expect(byLabel.map(c => c.name)).toEqual(['0', '1']);
+    const bySite = await session.cohortSummaries('a', 'column:site');
+    expect(bySite.map(c => c.name)).toEqual(['<b>A</b>', 'B']);
+    expect(bySite[1].aggregate.globalIntershap).toBeCloseTo(
+      aggregate(
+        per,
+        Int32Array.from({ length: 70 }, (_, r) => 30 + r)
+      ).globalIntershap,
+      12
+    );
+  });
+});
+
+describe('normalizeSelection', () => {
+  it('sorts and removes repeats', () => {
+    expect(Array.from(normalizeSelection([5, 1, 5, 3], 10))).toEqual([1, 3, 5]);
+  });
+
+  it('names the first index outside the samples', () => {
+    expect(() => normalizeSelection([1, 12], 10)).toThrow(
+      'selection: expected sample indices from 0 to 9, got 12 at position 1'
+    );
+  });
+});
