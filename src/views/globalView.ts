@@ -118,6 +118,7 @@ export class GlobalView extends Widget implements DashboardView {
     }
     const dataKey = `${context.modelId}|${model.version}|${source.selectionVersion}|${context.themeVersion}`;
     const names = model.dataset.names;
+    const streaming = model.status?.state === 'running';
     await this.step('split', dataKey, () =>
       this.split.draw(names, this.splitRows(model), context.colors)
     );
@@ -127,7 +128,8 @@ export class GlobalView extends Widget implements DashboardView {
         shown.meanMatrix,
         `Mean Φ over ${model.selectionAggregate ? 'the selection' : 'all samples'} (diagonal: main effects; off-diagonal: half pair interactions)`,
         context.colors,
-        320
+        320,
+        streaming ? 'fast' : 'annotations'
       )
     );
     await this.step('scatter', dataKey, () => this.drawScatter(context));

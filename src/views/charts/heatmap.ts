@@ -5,13 +5,21 @@ import { axisStyle, baseLayout, divergingScale, plotlyText } from '../plotly';
 import type { ThemeColors } from '../plotly';
 import { Chart } from './chart';
 
+/**
+ * How the cell values are written: as plotly annotations (one SVG group per cell, what an exported
+ * figure keeps), or as the heatmap's own cell text, which plotly draws 2–3 times faster. The
+ * global view uses the fast form while values stream in and redraws with annotations at the end.
+ */
+export type CellLabels = 'annotations' | 'fast';
+
 export class MatrixHeatmap extends Chart {
   async draw(
     names: string[],
     matrix: ArrayLike<number>,
     title: string,
     colors: ThemeColors,
-    height = 320
+    height = 320,
+    cellLabels: CellLabels = 'annotations'
   ): Promise<void> {
     const M = names.length;
     const labels = names.map(plotlyText);
@@ -24,17 +32,21 @@ export class MatrixHeatmap extends Chart {
         maxAbs = Number.isFinite(v) ? Math.max(maxAbs, Math.abs(v)) : maxAbs;
       }
     }
+    const text = z.map(row => row.map(v => formatNumber(v)));
     // The scale's ends are dark and its middle near white, whatever the theme: pick the text
     // colour from the cell, not from the theme.
-    const annotations = z.flatMap((row, i) =>
-      row.map((v, j) => ({
-        x: labels[j],
-        y: labels[i],
-        text: formatNumber(v),
-        showarrow: false,
-        font: { color: Math.abs(v) > 0.55 * maxAbs ? '#ffffff' : '#111111' }
-      }))
-    );
+    const annotations =
+      cellLabels === 'annotations'
+        ? z.flatMap((row, i) =>
+            row.map((v, j) => ({
+              x: labels[j],
+              y: labels[i],
+              text: text[i][j],
+              showarrow: false,
+              font: { color: Math.abs(v) > 0.55 * maxAbs ? '#ffffff' : '#111111' }
+            }))
+          )
+        : [];
     const layout = baseLayout(colors, height);
     await this.react(
       [
@@ -47,6 +59,9 @@ export class MatrixHeatmap extends Chart {
           zmax: maxAbs || 1,
           colorscale: divergingScale(config.colorscale),
           colorbar: { thickness: 10, outlinewidth: 0, tickfont: { color: colors.font } },
+          // Plotly picks a readable text colour per cell for its own cell text.
+          text: cellLabels === 'fast' ? text : undefined,
+          texttemplate: cellLabels === 'fast' ? '%{text}' : undefined,
           hovertemplate: '%{y} × %{x}: %{z:.4f}<extra></extra>',
           xgap: 1,
           ygap: 1
