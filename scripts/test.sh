@@ -4,6 +4,8 @@
 # tests (Playwright driving Debian's chromium against a real `jupyter lab` and a real kernel).
 # Exits non-zero when anything fails; each runner prints its usual summary line.
 set -uo pipefail
+# Plain summary lines (no colour codes) for whoever reads the log.
+export NO_COLOR=1 FORCE_COLOR=0
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh --browser || { echo "setup failed" >&2; exit 1; }
