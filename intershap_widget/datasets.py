@@ -127,7 +127,9 @@ def _parse_setting(setting: Any, n_modalities: int) -> tuple[str, int | None]:
     )
 
 
-def _lift(bits: np.ndarray, mu: float, sigma: float, dims: int, rng: np.random.Generator) -> np.ndarray:
+def _lift(
+    bits: np.ndarray, mu: float, sigma: float, dims: int, rng: np.random.Generator
+) -> np.ndarray:
     """Each bit column -> ``dims`` draws from N(+mu, sigma) (bit 1) or N(−mu, sigma) (bit 0).
 
     ``bits`` (n, k) -> (n, k * dims), the blocks concatenated in bit order.
@@ -254,12 +256,9 @@ def hd_xor(
         latents = [shared] * m
 
     # 3. Projections and modalities.
-    projections = {
-        name: rng.uniform(-0.5, 0.5, size=(dim, d)) for name, dim in zip(names, dims)
-    }
+    projections = {name: rng.uniform(-0.5, 0.5, size=(dim, d)) for name, dim in zip(names, dims)}
     data = {
-        name: (lat @ projections[name].T).astype(np.float32)
-        for name, lat in zip(names, latents)
+        name: (lat @ projections[name].T).astype(np.float32) for name, lat in zip(names, latents)
     }
 
     # 4. Split 70 / 15 / 15 by position.
@@ -337,9 +336,7 @@ def train_early_fusion_mlp(
         import torch
         from torch import nn
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "train_early_fusion_mlp needs PyTorch: pip install torch"
-        ) from exc
+        raise ImportError("train_early_fusion_mlp needs PyTorch: pip install torch") from exc
 
     x = np.asarray(x_train, dtype=np.float32)
     y = np.asarray(y_train)

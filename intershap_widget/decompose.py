@@ -439,9 +439,7 @@ def propagate_standard_errors(se: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     s, m = validate_values(se, "se")
     if (s < 0).any():
-        raise ValueError(
-            f"se: expected non-negative standard errors, got minimum {float(s.min())}"
-        )
+        raise ValueError(f"se: expected non-negative standard errors, got minimum {float(s.min())}")
     p = m * (m - 1) // 2
     var = (s * s) @ _squared_weights(m)
     sd = np.sqrt(var, out=var)

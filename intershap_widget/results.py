@@ -43,6 +43,8 @@ class Results:
     matrices: np.ndarray
     prediction: np.ndarray | None = None
     labels: np.ndarray | None = None
+    #: The value tables behind these numbers, (n, 2**M) in bitmask order.
+    values: np.ndarray | None = None
 
     @property
     def interaction_share(self) -> float:
@@ -108,6 +110,7 @@ def numpy_results(
             matrices=dec.matrices,
             prediction=prediction,
             labels=labels,
+            values=values,
         )
     agg = twin.aggregate(dec)
     interval = twin.bootstrap_global(dec, reps=BOOTSTRAP_REPS, seed=0, level=BOOTSTRAP_LEVEL)
@@ -128,4 +131,5 @@ def numpy_results(
         matrices=dec.matrices,
         prediction=prediction,
         labels=labels,
+        values=values,
     )

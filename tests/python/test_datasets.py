@@ -76,8 +76,17 @@ def test_deterministic_under_seed(setting: str) -> None:
     assert not np.array_equal(a.concat("train"), c.concat("train"))
 
 
-@pytest.mark.parametrize(("setting", "m"), [("synergy", 2), ("synergy", 3), ("synergy", 4),
-                                            ("uniqueness0", 3), ("redundancy", 4), ("random", 2)])
+@pytest.mark.parametrize(
+    ("setting", "m"),
+    [
+        ("synergy", 2),
+        ("synergy", 3),
+        ("synergy", 4),
+        ("uniqueness0", 3),
+        ("redundancy", 4),
+        ("random", 2),
+    ],
+)
 def test_label_balance(setting: str, m: int) -> None:
     data = hd_xor(setting, m, seed=3, n_samples=20000)
     y = np.concatenate([data.y_train, data.y_val, data.y_test])
@@ -102,8 +111,10 @@ def test_synergy_m_bits_exactly_one_rule(m: int) -> None:
     np.testing.assert_array_equal(data.y_train, (bits.sum(axis=1) == 1).astype(int))
     # Within each label every consistent bit vector is equally likely.
     codes = bits @ (1 << np.arange(m))
-    for label, allowed in [(1, [1 << i for i in range(m)]),
-                           (0, [b for b in range(1 << m) if b.bit_count() != 1])]:
+    for label, allowed in [
+        (1, [1 << i for i in range(m)]),
+        (0, [b for b in range(1 << m) if b.bit_count() != 1]),
+    ]:
         counts = np.bincount(codes[data.y_train == label], minlength=1 << m)
         assert set(np.flatnonzero(counts)) == set(allowed)
         expected = counts[allowed].sum() / len(allowed)
@@ -121,10 +132,19 @@ def test_synergy_latent_is_bit_lifted_with_sigma_2() -> None:
     assert _max_abs_t(lat, data.bits["train"][:, 1]) < 5.5
 
 
-@pytest.mark.parametrize(("setting", "m", "unique"), [("uniqueness0", 2, 0), ("uniqueness1", 2, 1),
-                                                      ("uniqueness", 3, 0), ("uniqueness2", 3, 2),
-                                                      ("uniqueness3", 4, 3)])
-def test_uniqueness_other_modalities_independent_of_label(setting: str, m: int, unique: int) -> None:
+@pytest.mark.parametrize(
+    ("setting", "m", "unique"),
+    [
+        ("uniqueness0", 2, 0),
+        ("uniqueness1", 2, 1),
+        ("uniqueness", 3, 0),
+        ("uniqueness2", 3, 2),
+        ("uniqueness3", 4, 3),
+    ],
+)
+def test_uniqueness_other_modalities_independent_of_label(
+    setting: str, m: int, unique: int
+) -> None:
     data = hd_xor(setting, m, seed=4, n_samples=8000)
     assert data.setting == f"uniqueness{unique}"
     y, bits = data.y_train, data.bits["train"]
@@ -177,7 +197,10 @@ def test_random_setting() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"setting": "xor"}, r"setting: expected one of \['synergy', 'uniqueness0', 'uniqueness1',"),
+        (
+            {"setting": "xor"},
+            r"setting: expected one of \['synergy', 'uniqueness0', 'uniqueness1',",
+        ),
         ({"setting": "uniqueness2"}, r"setting: .*for n_modalities = 2, got 'uniqueness2'"),
         ({"setting": None}, "setting: expected one of"),
         ({"setting": "synergy", "n_modalities": 5}, r"n_modalities: expected an integer in 2\.\.4"),
@@ -216,7 +239,9 @@ def test_train_early_fusion_mlp_smoke() -> None:
     assert torch.get_num_threads() == threads_before
     linears = [layer for layer in model.modules() if isinstance(layer, torch.nn.Linear)]
     assert [(lin.in_features, lin.out_features) for lin in linears] == [
-        (300, 150), (150, 75), (75, 2)
+        (300, 150),
+        (150, 75),
+        (75, 2),
     ]
     assert not model.training
     with torch.no_grad():
@@ -252,8 +277,9 @@ def test_train_early_fusion_mlp_validation() -> None:
 def _linear_shapes(module) -> list[tuple[int, int]]:
     import torch
 
-    return [(m.in_features, m.out_features) for m in module.modules()
-            if isinstance(m, torch.nn.Linear)]
+    return [
+        (m.in_features, m.out_features) for m in module.modules() if isinstance(m, torch.nn.Linear)
+    ]
 
 
 @pytest.mark.parametrize("fusion", ["intermediate", "late"])
@@ -271,7 +297,14 @@ def test_train_fusion_mlp_branches_are_trained(fusion: str) -> None:
         assert _linear_shapes(model) == [(200, 100), (100, 50), (150, 75), (225, 112), (112, 2)]
     else:
         assert _linear_shapes(model) == [
-            (200, 100), (100, 50), (50, 2), (100, 50), (50, 25), (25, 2), (150, 75), (75, 37),
+            (200, 100),
+            (100, 50),
+            (50, 2),
+            (100, 50),
+            (50, 25),
+            (25, 2),
+            (150, 75),
+            (75, 37),
             (37, 2),
         ]
     # Every per-modality branch is a registered parameter that the optimiser moved: rebuild the

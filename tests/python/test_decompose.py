@@ -71,7 +71,9 @@ def _reference(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     size = v.shape[0]
     m = size.bit_length() - 1
     mob = _mobius(v)
-    phi = np.array([sum(mob[t] / _popcount(t) for t in range(size) if t >> i & 1) for i in range(m)])
+    phi = np.array(
+        [sum(mob[t] / _popcount(t) for t in range(size) if t >> i & 1) for i in range(m)]
+    )
     mat = np.zeros((m, m))
     for i, j in itertools.combinations(range(m), 2):
         pair = (1 << i) | (1 << j)
@@ -79,7 +81,9 @@ def _reference(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         mat[i, j] = mat[j, i] = s / 2
     for i in range(m):
         mat[i, i] = phi[i] - (mat[i].sum() - mat[i, i])
-    masses = np.array([sum(mob[t] for t in range(size) if _popcount(t) == k) for k in range(1, m + 1)])
+    masses = np.array(
+        [sum(mob[t] for t in range(size) if _popcount(t) == k) for k in range(1, m + 1)]
+    )
     return phi, mat, masses
 
 
@@ -157,8 +161,13 @@ def test_golden_cli_prints_the_golden_numbers() -> None:
     assert len(out) == len(GAMES)
     for ours, game in zip(out, GAMES):
         assert set(ours) >= {
-            "M", "matrices", "shapley", "local", "global_intershap",
-            "modality_contributions", "order_mass",
+            "M",
+            "matrices",
+            "shapley",
+            "local",
+            "global_intershap",
+            "modality_contributions",
+            "order_mass",
         }
         assert ours["M"] == game["M"]
         np.testing.assert_allclose(ours["matrices"], game["matrices"], rtol=0, atol=ATOL)
@@ -213,9 +222,7 @@ def test_sii_special_cases() -> None:
         np.testing.assert_allclose(sii(values, 1 << i), dec.shapley[:, i], atol=1e-12)
     np.testing.assert_allclose(sii(values, 0b10100), 2 * dec.matrices[:, 2, 4], atol=1e-12)
     # The SII of the grand coalition is its Möbius coefficient.
-    np.testing.assert_allclose(
-        sii(values, 0b11111), [_mobius(r)[-1] for r in values], atol=1e-12
-    )
+    np.testing.assert_allclose(sii(values, 0b11111), [_mobius(r)[-1] for r in values], atol=1e-12)
     assert sii(values, np.int64(3)).shape == (4,)
 
 
@@ -291,7 +298,9 @@ def test_large_m_runs_and_is_efficient() -> None:
     m = 13  # above the full-matrix weight layout, exercising the pair layout
     values = _random_values(m, 3, n=2)
     dec = decompose(values)
-    np.testing.assert_allclose(dec.matrices.sum(axis=(1, 2)), values[:, -1] - values[:, 0], atol=1e-9)
+    np.testing.assert_allclose(
+        dec.matrices.sum(axis=(1, 2)), values[:, -1] - values[:, 0], atol=1e-9
+    )
     np.testing.assert_allclose(dec.matrices.sum(axis=2), dec.shapley, atol=1e-10)
     np.testing.assert_allclose(sii(values, 1 << 5), dec.shapley[:, 5], atol=1e-12)
     np.testing.assert_allclose(sii(values, 0b1001), 2 * dec.matrices[:, 0, 3], atol=1e-12)
@@ -486,9 +495,7 @@ def test_bootstrap_matches_naive_resampling_distribution() -> None:
     dec = decompose(values)
     lo, hi = bootstrap_global(dec, reps=3000, seed=0)
     rng = np.random.default_rng(123)
-    naive = [
-        aggregate(dec, rng.integers(0, 40, size=40)).global_intershap for _ in range(3000)
-    ]
+    naive = [aggregate(dec, rng.integers(0, 40, size=40)).global_intershap for _ in range(3000)]
     nlo, nhi = np.quantile(naive, [0.025, 0.975])
     assert lo == pytest.approx(nlo, abs=0.04)
     assert hi == pytest.approx(nhi, abs=0.04)
@@ -563,7 +570,10 @@ def test_se_validation() -> None:
         ),
         (np.zeros((5, 2)), r"power of two >= 4, got shape \(5, 2\)"),
         (np.zeros((5, 0)), r"power of two >= 4, got shape \(5, 0\)"),
-        (np.zeros((1, 1 << 17)), r"M in the supported range 2\.\.16, got 131072 columns \(M = 17\)"),
+        (
+            np.zeros((1, 1 << 17)),
+            r"M in the supported range 2\.\.16, got 131072 columns \(M = 17\)",
+        ),
         (np.zeros((0, 8)), r"values: expected at least one sample \(N >= 1\), got N = 0"),
         (np.array([[0, 1, np.nan, 2.0]]), r"values: expected finite numbers, got nan at row 0"),
         (np.array([[0, 1, 2.0, 3], [0, 0, np.inf, 0]]), r"got inf at row 1, column 2"),

@@ -235,3 +235,10 @@ def test_cohorts_are_sent_as_codes_with_their_category_names() -> None:
         ValueError, match=r"cohorts\['group'\]: expected one label per sample \(3\)"
     ):
         w.set_cohorts({"group": ["x", "y"]})
+
+
+def test_results_carry_the_value_tables_they_were_computed_from() -> None:
+    values = np.random.default_rng(5).random((7, 8))
+    np.testing.assert_array_equal(
+        InterSHAP(values=values, names=["a", "b", "c"]).results.values, values
+    )
