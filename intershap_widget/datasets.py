@@ -302,6 +302,38 @@ def _available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _fit(
+    model: Any,
+    inputs: list[Any],
+    y: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    seed: int,
+) -> None:
+    """The paper's training loop (Adam, cross-entropy, seeded shuffles), shared by every fusion;
+    ``inputs`` are the tensors the model takes as positional arguments."""
+    import torch
+    from torch import nn
+
+    yt = torch.from_numpy(y.astype(np.int64))
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(seed)
+    n = inputs[0].shape[0]
+    model.train()
+    for _ in range(int(epochs)):
+        order = torch.randperm(n, generator=gen)
+        for start in range(0, n, int(batch_size)):
+            idx = order[start : start + int(batch_size)]
+            optimiser.zero_grad(set_to_none=True)
+            loss = loss_fn(model(*[t[idx] for t in inputs]), yt[idx])
+            loss.backward()
+            optimiser.step()
+
+
 def train_early_fusion_mlp(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -379,20 +411,16 @@ def train_early_fusion_mlp(
         model = nn.Sequential(*layers)
 
         xt = torch.from_numpy(np.ascontiguousarray(x))
-        yt = torch.from_numpy(y.astype(np.int64))
-        optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-        loss_fn = nn.CrossEntropyLoss()
-        gen = torch.Generator().manual_seed(seed)
-        n = xt.shape[0]
-        model.train()
-        for _ in range(int(epochs)):
-            order = torch.randperm(n, generator=gen)
-            for start in range(0, n, int(batch_size)):
-                idx = order[start : start + int(batch_size)]
-                optimiser.zero_grad(set_to_none=True)
-                loss = loss_fn(model(xt[idx]), yt[idx])
-                loss.backward()
-                optimiser.step()
+        _fit(
+            model,
+            [xt],
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            seed=seed,
+        )
         model.eval()
     finally:
         torch.set_num_threads(previous_threads)
@@ -541,7 +569,6 @@ def train_fusion_mlp(
     """
     try:
         import torch
-        from torch import nn
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("train_fusion_mlp needs PyTorch: pip install torch") from exc
 
@@ -592,19 +619,16 @@ def train_fusion_mlp(
         torch.manual_seed(seed)
         model = _fusion_class()([x.shape[1] for x in xs], fusion, names)
         tensors = [torch.from_numpy(np.ascontiguousarray(x)) for x in xs]
-        yt = torch.from_numpy(y.astype(np.int64))
-        optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-        loss_fn = nn.CrossEntropyLoss()
-        gen = torch.Generator().manual_seed(seed)
-        model.train()
-        for _ in range(int(epochs)):
-            order = torch.randperm(n, generator=gen)
-            for start in range(0, n, int(batch_size)):
-                idx = order[start : start + int(batch_size)]
-                optimiser.zero_grad(set_to_none=True)
-                loss = loss_fn(model(*[t[idx] for t in tensors]), yt[idx])
-                loss.backward()
-                optimiser.step()
+        _fit(
+            model,
+            tensors,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            seed=seed,
+        )
         model.eval()
     finally:
         torch.set_num_threads(previous_threads)

@@ -12,6 +12,7 @@ import type { BootstrapSettings } from './bootstrapJob';
 import { coalitionRows, waterfallSteps } from './local';
 import type { CoalitionRow, WaterfallStep } from './local';
 import { rasterizePoints } from './raster';
+import { nextTask } from './tasks';
 import {
   dataRanges,
   groupByCode,
@@ -168,21 +169,6 @@ function allocate(M: number, nSamples: number): ModelTables {
   };
 }
 
-/** Lets the event loop run queued messages; a MessageChannel avoids setTimeout's 4 ms clamp. */
-function yieldToEventLoop(): Promise<void> {
-  if (typeof MessageChannel === 'undefined') {
-    return new Promise(resolve => setTimeout(resolve, 0));
-  }
-  return new Promise(resolve => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
-}
-
 export class ComputeEngine {
   private models = new Map<string, ModelTables>();
   /** The running interval job per key; a newer request with the same key supersedes it. */
@@ -330,7 +316,7 @@ export class ComputeEngine {
       return null;
     }
     while (!job.step(BOOTSTRAP_SLICE_DRAWS)) {
-      await yieldToEventLoop();
+      await nextTask();
       if (this.intervalJobs.get(key) !== token) {
         return null;
       }

@@ -3,21 +3,7 @@
  * during streaming are throttled.
  */
 
-/**
- * Resolves in a new task, so the browser can paint and handle input in between. (An `await` on an
- * already-settled promise would continue in the same task, and several plotly draws chained that
- * way add up to one long task.)
- */
-export function nextTask(): Promise<void> {
-  return new Promise(resolve => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
-}
+export { nextTask } from '../compute/tasks';
 
 /**
  * Runs an async job at most once per `intervalMs`, never two at a time, and always once more after

@@ -1,0 +1,19 @@
+/**
+ * Resolves in a new task, so the event loop can run queued messages (and, on the main thread, the
+ * browser can paint and handle input) in between. An `await` on an already-settled promise would
+ * continue in the same task; a MessageChannel avoids setTimeout's 4 ms clamp. Shared by the worker's
+ * interruptible jobs and the views' chart draws.
+ */
+export function nextTask(): Promise<void> {
+  if (typeof MessageChannel === 'undefined') {
+    return new Promise(resolve => setTimeout(resolve, 0));
+  }
+  return new Promise(resolve => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
