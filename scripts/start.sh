@@ -4,4 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/jupyter lab examples/quickstart.ipynb "$@"
+# Jupyter refuses to run as root unless told; machines like CI's and this project's run as root.
+as_root=()
+[ "$(id -u)" = 0 ] && as_root=(--allow-root)
+exec .venv/bin/jupyter lab "${as_root[@]}" \
+  --ServerApp.root_dir="$PWD/examples" \
+  --LabApp.default_url=/lab/tree/quickstart.ipynb \
+  "$@"
