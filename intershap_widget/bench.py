@@ -4,8 +4,7 @@ HD-XOR synergy with M = 2 (SPEC §6): trains the paper's early-fusion MLP, expor
 explains ``--samples`` test samples with ``--draws`` random-masking draws per coalition
 (2000 × 2 × 1000 = 4M masked rows, plus the background for v(∅) and the full samples).
 
-It prints, for the ONNX model (onnxruntime), the torch module, and the ONNX model with a helper
-thread building rows (``fill_threads=2``):
+It prints, for the ONNX model (onnxruntime) and for the torch module:
 
 - the wall time of the whole coalition evaluation (``ValueEngine.compute_all``: v(∅), full
   samples, masked rows, reductions; the 4-row probe in the constructor is not included);
@@ -142,11 +141,6 @@ def main(argv: list[str] | None = None) -> None:
         "--tolerance", type=float, default=None, help="SE tolerance for draws='auto' (default 0.01)"
     )
     parser.add_argument("--skip-torch", action="store_true", help="do not time the torch module")
-    parser.add_argument(
-        "--skip-helper",
-        action="store_true",
-        help="do not time the ONNX model with fill_threads=2 (a helper thread building rows)",
-    )
     args = parser.parse_args(argv)
     epochs = 20 if args.quick else args.epochs
 
@@ -199,30 +193,27 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  masking: random, R={args.draws}, target=predicted, timings: best of {args.repeat}")
     print()
 
-    runs = [("onnx", "onnx", onnx_bytes, 1)]
+    runs: list[tuple[str, Any]] = [("onnx", onnx_bytes)]
     if not args.skip_torch:
-        runs.append(("torch", "torch", module, 1))
-    if not args.skip_helper:
-        runs.append(("onnx+2fill", "onnx", onnx_bytes, 2))
+        runs.append(("torch", module))
     results: dict[str, dict[str, Any]] = {}
-    for label, kind, model, fill_threads in runs:
-        make = engine_for(model, fill_threads=fill_threads)
-        results[label] = _time_pair(make, module, kind, args.repeat)
+    for kind, model in runs:
+        results[kind] = _time_pair(engine_for(model), module, kind, args.repeat)
     header = (
-        f"  {'model':<11}{'model rows':>12}{'batch':>7}{'engine s':>10}{'bare fwd s':>12}"
+        f"  {'model':<8}{'model rows':>12}{'batch':>7}{'engine s':>10}{'bare fwd s':>12}"
         f"{'ratio':>8}{'in-model s':>12}{'in-run ratio':>14}"
     )
     print(header)
     print("  " + "-" * (len(header) - 2))
     for kind, info in results.items():
         print(
-            f"  {kind:<11}{info['rows']:>12,}{info['batch']:>7}{info['engine_s']:>10.2f}"
+            f"  {kind:<8}{info['rows']:>12,}{info['batch']:>7}{info['engine_s']:>10.2f}"
             f"{info['bare_s']:>12.2f}{info['engine_s'] / info['bare_s']:>8.3f}"
             f"{info['in_model_s']:>12.2f}{info['engine_s'] / info['in_model_s']:>14.3f}"
         )
     print(
         "  ratio = engine / bare forward (best of each); in-run ratio = engine / time inside the"
-        " model's calls in that same run; onnx+2fill = fill_threads=2"
+        " model's calls in that same run"
     )
     for kind, info in results.items():
         runs_text = "; ".join(

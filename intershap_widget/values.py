@@ -53,11 +53,9 @@ explained output).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,19 +161,6 @@ class ValueResult:
         return int(self.values.shape[0])
 
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _helper_pool() -> ThreadPoolExecutor:
-    """One helper thread shared by all engines, to fill half of each batch's input rows."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intershap-fill")
-        return _POOL
-
-
 class _Cancelled(Exception):
     """Internal: raised between batches when cancel() was called; carries the finished prefix."""
 
@@ -207,9 +192,6 @@ class ValueEngine:
         subset when there are more; draws and ``masking='mean'`` use every row).
     max_draws: cap on draws per coalition for ``draws="auto"``.
     memory_mb: input bytes per model call used to choose ``batch_rows`` (default 8 MiB).
-    fill_threads: 2 lets a helper thread build half of each batch's masked rows while the
-        calling thread builds the other half (useful only when a CPU core is idle between model
-        calls); default 1.
 
     The constructor validates everything, then probes the model on a few rows to learn its
     number of outputs (and checks ``target`` against it). The heavy work happens in
@@ -237,7 +219,6 @@ class ValueEngine:
         max_background: int = 3000,
         max_draws: int = 2000,
         memory_mb: float = 8.0,
-        fill_threads: int = 1,
     ) -> None:
         self._modalities = normalize_modalities(modalities, names)
         self.masking = check_masking(masking)
@@ -267,10 +248,6 @@ class ValueEngine:
         ):
             raise ValueError(f"memory_mb: expected a positive number of MiB, got {memory_mb!r}")
         self.common_draws = bool(common_draws)
-        self.fill_threads = min(
-            check_positive_int(fill_threads, "fill_threads", "1"),
-            2 if (os.cpu_count() or 1) > 1 else 1,
-        )
         mods = self._modalities
 
         # Background / replacement rows.
@@ -578,8 +555,7 @@ class ValueEngine:
         absent ones are gathered from the background rows of the draws. For the concatenated
         (early-fusion) buffer, a coalition whose absent part is large gathers whole background
         rows with one contiguous ``np.take`` and then overwrites the present columns, which is
-        cheaper than gathering into strided column blocks. With two or more coalitions in the
-        batch, a helper thread fills half of them (numpy releases the GIL while copying).
+        cheaper than gathering into strided column blocks.
         """
         n_s = len(samples)
         per_cell = n_s * k
@@ -589,18 +565,7 @@ class ValueEngine:
         contiguous = n_s > 0 and samples[-1] - samples[0] == n_s - 1
         xs = [x[samples[0] : samples[0] + n_s] if contiguous else x[samples] for x in self._x]
         shared = self._draw_indices(samples, 0, r0, k) if (random and self.common_draws) else None
-        items = list(enumerate(cells.tolist()))
-        context = (views, xs, shared, samples, r0, k)
-        pool = _helper_pool() if self.fill_threads > 1 and len(items) >= 2 else None
-        if pool is None:
-            self._fill_cells(items, context)
-        else:
-            half = len(items) // 2
-            future = pool.submit(self._fill_cells, items[half:], context)
-            try:
-                self._fill_cells(items[:half], context)
-            finally:
-                future.result()
+        self._fill_cells(list(enumerate(cells.tolist())), (views, xs, shared, samples, r0, k))
         return rows
 
     def _fill_cells(self, items: list[tuple[int, int]], context: tuple[Any, ...]) -> None:

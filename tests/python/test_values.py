@@ -209,23 +209,6 @@ def test_values_do_not_depend_on_batching_or_chunking(batch_rows: int) -> None:
     assert got.model_rows == ref.model_rows
 
 
-def _early_product(xx: np.ndarray) -> np.ndarray:
-    return softmax(xx[:, :2] * xx[:, 4:6])
-
-
-def _dict_product(batch: dict[str, np.ndarray]) -> np.ndarray:
-    return softmax(batch["m0"][:, :2] * batch["m1"])
-
-
-@pytest.mark.parametrize(("fusion", "model"), [("early", _early_product), ("dict", _dict_product)])
-def test_helper_fill_thread_gives_identical_values(fusion: str, model: Callable) -> None:
-    x, bg = data(9, 30, dims=(4, 2))
-    one = compute(model, x, bg, draws=64, fusion=fusion)
-    two = compute(model, x, bg, draws=64, fusion=fusion, fill_threads=2)
-    np.testing.assert_array_equal(one.values, two.values)
-    np.testing.assert_array_equal(one.se, two.se)
-
-
 def test_iter_chunks_fields_and_ranges() -> None:
     x, bg = data(10, 20)
     eng = ValueEngine(probs_fn, x, bg, draws=20)
