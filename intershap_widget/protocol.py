@@ -17,6 +17,18 @@ CHUNK_BUFFERS = ("values", "se", "prediction", "label", "predictedClass")
 RESULT_BUFFERS = ("meanMatrix", "contributions", "orderMass", "local")
 
 
+def float64_buffer(array: Any) -> memoryview:
+    """An array as the little-endian float64 bytes every buffer on the wire carries."""
+    return memoryview(np.ascontiguousarray(array, dtype="<f8")).cast("B")
+
+
+def cohorts_message(
+    name: str, categories: list[str], codes: np.ndarray
+) -> tuple[dict[str, Any], list[memoryview]]:
+    """A grouping of the samples: category names, and one float64 code per sample."""
+    return {"kind": "cohorts", "name": name, "categories": categories}, [float64_buffer(codes)]
+
+
 def dataset_message(
     model_id: str, label: str, names: list[str], n_samples: int, target: str
 ) -> dict[str, Any]:
@@ -36,9 +48,7 @@ def chunk_message(
 ) -> tuple[dict[str, Any], list[memoryview]]:
     """A chunk header and its buffers; ``arrays`` holds 'values' and any optional per-sample arrays."""
     names = [name for name in CHUNK_BUFFERS if arrays.get(name) is not None]
-    buffers = [
-        memoryview(np.ascontiguousarray(arrays[name], dtype="<f8")).cast("B") for name in names
-    ]
+    buffers = [float64_buffer(arrays[name]) for name in names]
     count = int(np.asarray(arrays["values"]).shape[0])
     header = {
         "kind": "chunk",

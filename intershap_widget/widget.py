@@ -455,8 +455,7 @@ class InterSHAP(DOMWidget):
 
     def _send_cohorts(self) -> None:
         for name, (categories, codes) in self._cohorts.items():
-            content = {"kind": "cohorts", "name": name, "categories": categories}
-            self.send(content, [memoryview(np.ascontiguousarray(codes, dtype="<f8")).cast("B")])
+            self.send(*protocol.cohorts_message(name, categories, codes))
 
     def _send_chunk(self, run: _Run, start: int, stop: int) -> None:
         header, buffers = protocol.chunk_message(run.model_id, start, run.chunk_arrays(start, stop))
