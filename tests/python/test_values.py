@@ -157,7 +157,8 @@ def test_absent_modalities_come_jointly_from_one_background_row(fusion: str) -> 
         return batch["m0"].mean(axis=1) + batch["m1"][:, 0] * batch["m2"][:, 0]
 
     model = f if fusion == "dict" else (lambda xx: xx[:, :6].mean(axis=1) + xx[:, 6] * xx[:, 7])
-    res = compute(model, x, bg, draws=400, target="output", fusion=fusion)
+    # 45 draws from 10 rows: 4 full passes over the background plus a 5-row part window
+    res = compute(model, x, bg, draws=45, target="output", fusion=fusion)
     for mask in range(1, 7):
         rows = [{k: v[r : r + 1] for k, v in bg.items()} for r in range(10)]
         exact = np.mean(
@@ -165,6 +166,74 @@ def test_absent_modalities_come_jointly_from_one_background_row(fusion: str) -> 
         )
         assert np.all(np.abs(res.values[:, mask] - exact) <= 4 * res.se[:, mask] + 1e-12), mask
     assert np.all(np.abs(res.values[:, 1] - 29.5) < 4 * res.se[:, 1])
+    assert np.all(res.se[:, 1:7] > 0)
+    # a multiple of the background's size covers every row equally: the exact mean, SE 0
+    whole = compute(model, x, bg, draws=40, target="output", fusion=fusion)
+    np.testing.assert_allclose(whole.values[:, 1], 29.5, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(whole.se[:, 1:7], 0.0)
+
+
+def test_draws_of_one_sample_are_distinct_rows_and_coalition_windows_disjoint() -> None:
+    n_bg, draws = 50, 20
+    x = {"a": -np.ones((6, 1)), "b": -np.ones((6, 1))}
+    bg = {
+        "a": np.arange(n_bg, dtype=float)[:, None],
+        "b": 1000 + np.arange(n_bg, dtype=float)[:, None],
+    }
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def f(batch: dict[str, np.ndarray]) -> np.ndarray:
+        seen.append((batch["a"][:, 0].copy(), batch["b"][:, 0].copy()))
+        return batch["a"][:, 0] + batch["b"][:, 0]
+
+    res = compute(f, x, bg, draws=draws, target="output")
+    a = np.concatenate([s[0] for s in seen])
+    b = np.concatenate([s[1] for s in seen])
+    only_a = b[(a == -1) & (b >= 1000)] - 1000  # coalition {a}: b drawn
+    only_b = a[(b == -1) & (a >= 0)]  # coalition {b}: a drawn
+    assert len(only_a) == len(only_b) == 6 * draws
+    for rows_a, rows_b in zip(only_a.reshape(6, draws), only_b.reshape(6, draws), strict=True):
+        assert len(set(rows_a)) == len(set(rows_b)) == draws  # without replacement
+        assert not set(rows_a) & set(rows_b)  # disjoint windows: independent errors
+    # the SE carries the finite-population factor (1 - R/n) of sampling without replacement
+    rows = only_b.reshape(6, draws)
+    expected = rows.std(axis=1, ddof=1) / np.sqrt(draws) * np.sqrt(1 - draws / n_bg)
+    np.testing.assert_allclose(res.se[:, 2], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("path", ["gathered", "no reordered copy"])
+def test_block_copies_and_gathers_give_identical_values(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import intershap_widget.draws as draws_module
+
+    x, bg = data(9, 70, dims=(3, 4, 2))
+    ref = compute(probs_fn, x, bg, draws=150, seed=5)  # windows of 150 ≥ 64: block copies
+    ref_early = compute(
+        lambda z: probs_fn({"m0": z[:, :3], "m1": z[:, 3:7], "m2": z[:, 7:]}),
+        x,
+        bg,
+        draws=150,
+        seed=5,
+        fusion="early",
+    )
+    if path == "gathered":
+        monkeypatch.setattr(draws_module, "MIN_BLOCK_DRAWS", 10_000)
+    else:
+        monkeypatch.setattr(draws_module, "POOL_LIMIT_BYTES", 0)
+    got = compute(probs_fn, x, bg, draws=150, seed=5)
+    np.testing.assert_array_equal(got.values, ref.values)
+    np.testing.assert_array_equal(got.se, ref.se)
+    early = compute(
+        lambda z: probs_fn({"m0": z[:, :3], "m1": z[:, 3:7], "m2": z[:, 7:]}),
+        x,
+        bg,
+        draws=150,
+        seed=5,
+        fusion="early",
+    )
+    np.testing.assert_array_equal(early.values, ref_early.values)
+    np.testing.assert_allclose(early.values, ref.values, rtol=0, atol=1e-12)
 
 
 def test_common_draws_share_rows_across_coalitions() -> None:
@@ -686,7 +755,8 @@ def test_adaptive_draws_use_fewer_rows_on_an_easy_model() -> None:
     fixed = compute(easy, x, bg, draws=1000)
     auto = compute(easy, x, bg, draws="auto")
     np.testing.assert_array_equal(auto.draws, FIRST_ROUND)
-    assert auto.model_rows < fixed.model_rows / 20
+    # a pilot of 32 draws per coalition, then 32 more for the values: 64 of 1000
+    assert auto.model_rows < fixed.model_rows / 15
     np.testing.assert_allclose(auto.values, fixed.values, atol=1e-4)
     assert np.all(auto.se < 0.01)
 
@@ -697,11 +767,40 @@ def test_adaptive_draws_keep_drawing_on_a_hard_model() -> None:
     assert auto.draws.max() > FIRST_ROUND
     capped = auto.draws == 600
     assert np.all(auto.se[~capped][:, 1:3] < 0.02)
-    assert set(np.unique(auto.draws)) <= {32, 64, 128, 256, 512, 600}
+    assert set(np.unique(auto.draws)) <= {32, 48, 72, 108, 162, 243, 365, 548, 600}
     again = ValueEngine(
         probs_fn, x, bg, draws="auto", tolerance=0.02, max_draws=600, batch_rows=100
     )
     np.testing.assert_allclose(again.compute_all(chunk_samples=7).values, auto.values, atol=1e-12)
+
+
+def test_adaptive_draws_are_unbiased_when_first_draws_agree_by_chance() -> None:
+    # v({m0}) of every sample is 0.01 + 0.98·(share of background rows with flag 1) = 0.892: one
+    # sample in 30 sees 32 flags of 1 in a row. Judged on its own draws, such a sample would stop
+    # at once with 0.99; the separate pilot keeps the values unbiased.
+    n, n_bg = 400, 500
+    flags = (np.arange(n_bg) < 450).astype(float)[:, None]
+    x = {"m0": np.zeros((n, 1)), "m1": np.ones((n, 1))}
+    bg = {"m0": np.zeros((n_bg, 1)), "m1": flags}
+
+    def f(batch: dict[str, np.ndarray]) -> np.ndarray:
+        p0 = 0.01 + 0.98 * batch["m1"][:, 0]
+        return np.stack([p0, 1 - p0], axis=1)
+
+    eng = ValueEngine(f, x, bg, draws="auto", tolerance=0.03)
+    res = eng.compute_all()
+    exact = 0.01 + 0.98 * 0.9
+    spread = res.values[:, 1].std(ddof=1) / np.sqrt(n)
+    assert abs(res.values[:, 1].mean() - exact) < 3.5 * spread
+    # the samples whose pilot agreed got the fewest draws, yet their values come from fresh ones
+    lucky = res.draws == FIRST_ROUND
+    assert lucky.sum() >= 5
+    lucky_values = res.values[lucky, 1]
+    assert abs(lucky_values.mean() - exact) < 4 * 0.29 / np.sqrt(FIRST_ROUND * lucky.sum())
+    assert res.draws.max() > FIRST_ROUND
+    # model rows: the background once for v(∅), the full samples, and per sample and coalition
+    # the pilot plus the drawn rows
+    assert res.model_rows == 4 + n_bg + n + 2 * int(np.sum(FIRST_ROUND + res.draws))
 
 
 def test_background_cap_for_empty_value() -> None:

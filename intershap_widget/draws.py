@@ -1,0 +1,139 @@
+"""Which background rows fill the absent modalities of each masked row (``masking="random"``).
+
+The background is put in a seeded random order once. The draws of one (sample, coalition) are a
+*window* of consecutive rows of that order: draw ``r`` is row ``(start + r) mod n``. The start is a
+seeded hash of the sample index (plus a per-coalition stride), so the values of a sample do not
+depend on chunk or batch size, and a window continues where it stopped when more draws are added
+(``draws="auto"``).
+
+Why windows rather than R independent rows drawn with replacement: a window is a contiguous block
+of the reordered background, so filling the model's input is a block copy instead of a row-by-row
+gather. On the HD-XOR benchmark (300 float32 features, 4M masked rows) that halved the time spent
+building inputs (about 1.1 s -> 0.5 s against 3 s inside the model; ``python -m
+intershap_widget.bench``).
+
+Statistics. Under a uniformly random order, a window of R ≤ n rows is a simple random sample
+*without* replacement, so each value is unbiased and its variance is (1 − R/n)·S²/R, smaller than
+with replacement. A window longer than n wraps: it covers every row ⌊R/n⌋ times plus R mod n
+rows once, and only those add variance. :meth:`BackgroundWindows.standard_error` applies exactly
+this finite-population correction (with R a multiple of n the value is the exact background mean,
+and its SE is 0). The coalitions of one sample start ``stride`` rows apart, so their windows are
+disjoint whenever (2**M − 2)·stride ≤ n and their errors then are (up to the O(1/n) covariance of
+sampling without replacement) independent; with more coalitions than that, windows share rows and
+error bars formed in quadrature are approximate. ``common_draws=True`` gives every coalition of a
+sample the same window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+#: Windows at least this long are copied as blocks; shorter ones are gathered by index in one
+#: vectorised call (a Python-level copy per window costs more than it saves there).
+MIN_BLOCK_DRAWS = 64
+#: A reordered copy of the background is kept when it needs at most this many bytes; beyond, rows
+#: are gathered through the permutation (same rows, same values, no copy).
+POOL_LIMIT_BYTES = 512 * 2**20
+
+
+def mix64(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's output function, in place on a uint64 array (wrapping arithmetic)."""
+    z ^= z >> np.uint64(30)
+    z *= _MIX1
+    z ^= z >> np.uint64(27)
+    z *= _MIX2
+    z ^= z >> np.uint64(31)
+    return z
+
+
+class BackgroundWindows:
+    """The seeded order of the background and the window of every (sample, coalition).
+
+    ``rows``: per-modality background arrays ``(n, d_m)``. ``concat``: for an early-fusion model,
+    the column blocks of one ``(n, D)`` array (``cols``), which is then always reordered (it is a
+    copy anyway). ``stride``: rows between the windows of two coalitions of one sample (the most
+    draws any window will hold).
+    """
+
+    def __init__(
+        self,
+        rows: list[np.ndarray],
+        key: np.ndarray,
+        stride: int,
+        early_cols: list[slice] | None = None,
+    ) -> None:
+        self.n = int(rows[0].shape[0])
+        self.stride = int(stride)
+        self._key = key.astype(np.uint64)
+        self.order = np.random.default_rng(self._key).permutation(self.n)
+        self.concat: np.ndarray | None = None
+        if early_cols is not None:
+            self.concat = np.concatenate(rows, axis=1)[self.order]
+            self.pool: list[np.ndarray] = [self.concat[:, c] for c in early_cols]
+            self.reordered = True
+        elif sum(r.nbytes for r in rows) <= POOL_LIMIT_BYTES:
+            self.pool = [r[self.order] for r in rows]
+            self.reordered = True
+        else:
+            self.pool = rows
+            self.reordered = False
+
+    def starts(self, samples: np.ndarray, coalition: int) -> np.ndarray:
+        """Position in the reordered background of draw 0 of each sample's window, ``(n_s,)``."""
+        z = samples.astype(np.uint64) * _GOLDEN
+        z += self._key
+        mix64(z)
+        z >>= np.uint64(32)
+        z *= np.uint64(self.n)
+        z >>= np.uint64(32)
+        return (z.astype(np.int64) + coalition * self.stride) % self.n
+
+    def row_indices(self, samples: np.ndarray, coalition: int, r0: int, k: int) -> np.ndarray:
+        """Indices into ``pool`` of draws ``r0 .. r0+k-1``, flattened ``(n_s * k,)``."""
+        positions = self.starts(samples, coalition)[:, None] + np.arange(r0, r0 + k)
+        positions %= self.n
+        flat = positions.reshape(-1)
+        return flat if self.reordered else self.order[flat]
+
+    def copies_blocks(self, k: int) -> bool:
+        return self.reordered and k >= MIN_BLOCK_DRAWS
+
+    def blocks(self, start: int, r0: int, k: int) -> list[tuple[int, int, int]]:
+        """``(src_lo, src_hi, dst_offset)`` pieces of one window of draws ``r0 .. r0+k-1``."""
+        pieces = []
+        src, done = (start + r0) % self.n, 0
+        while done < k:
+            size = min(k - done, self.n - src)
+            pieces.append((src, src + size, done))
+            done += size
+            src = 0
+        return pieces
+
+    def standard_error(self, s1: np.ndarray, s2: np.ndarray, draws: Any) -> np.ndarray:
+        """SE of the window means from the sums ``s1``/``s2`` of ``draws`` draws (broadcastable).
+
+        One draw from more than one row gives NaN.
+        """
+        return self.standard_error_of(sample_variance(s1, s2, draws), draws)
+
+    def standard_error_of(self, variance: np.ndarray, draws: Any) -> np.ndarray:
+        """SE of a window mean of ``draws`` draws, for a per-draw ``variance``: the variance times
+        the finite-population factor rem·(n − rem)/(n·R²), rem = R mod n (see the module text)."""
+        r = np.asarray(draws, dtype=np.float64)
+        rem = np.mod(r, self.n)
+        factor = rem * (self.n - rem) / (self.n * r * r)
+        se = np.sqrt(np.maximum(variance, 0.0) * factor)
+        return np.where(np.broadcast_to(factor == 0, se.shape), 0.0, se)
+
+
+def sample_variance(s1: np.ndarray, s2: np.ndarray, draws: Any) -> np.ndarray:
+    """Per-draw sample variance (ddof=1) from the sum and the sum of squares of ``draws`` draws."""
+    r = np.asarray(draws, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (s2 - s1 * s1 / r) / (r - 1)
