@@ -94,6 +94,33 @@ class _Run:
     def n_samples(self) -> int:
         return int(self.values.shape[0])
 
+    def progress(self) -> dict[str, Any]:
+        """Samples done and total, samples/s so far, seconds left (None until known), state."""
+        elapsed = time.perf_counter() - self.started
+        rate = self.filled / elapsed if elapsed > 0 and self.state == "running" else 0.0
+        left = (self.n_samples - self.filled) / rate if rate > 0 else None
+        return {
+            "model": self.label,
+            "done": self.filled,
+            "total": self.n_samples,
+            "samples_per_s": rate,
+            "seconds_left": left,
+            "model_rows": self.model_rows,
+            "state": self.state,
+        }
+
+    def progress_line(self) -> str:
+        p = self.progress()
+        line = f"{self.label}: {p['done']}/{p['total']} samples ({100 * p['done'] / max(p['total'], 1):.0f}%)"
+        if self.state == "running":
+            if p["samples_per_s"] > 0:
+                line += f", {p['samples_per_s']:,.0f} samples/s"
+            if p["seconds_left"] is not None:
+                line += f", {p['seconds_left']:.0f} s left"
+        else:
+            line += f", {self.state}"
+        return line + (f", {self.model_rows:,} model rows" if self.model_rows else "")
+
     def chunk_arrays(self, start: int, stop: int) -> dict[str, np.ndarray | None]:
         def part(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[start:stop]
@@ -264,21 +291,24 @@ class InterSHAP(DOMWidget):
     def models(self) -> list[str]:
         return [run.label for run in self._runs.values()]
 
+    @property
+    def progress(self) -> list[dict[str, Any]]:
+        """Per model: samples done and total, samples/s, seconds left, model rows, state
+        (``"running"``, ``"done"``, ``"cancelled"`` or ``"error"``). The widget shows the same."""
+        return [run.progress() for run in self._runs.values()]
+
     def wait(self, timeout: float | None = None, verbose: bool = True) -> InterSHAP:
         """Blocks until every model's values are computed; re-raises a model's error."""
         deadline = None if timeout is None else time.monotonic() + timeout
         for run in self._runs.values():
             while not run.finished.wait(1.0 if verbose else 0.1):
                 if verbose:
-                    print(
-                        f"\r{run.label}: {run.filled}/{run.n_samples} samples", end="", flush=True
-                    )
+                    print(f"\r{run.progress_line()}", end="", flush=True)
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(f"timeout: {run.label!r} not finished after {timeout} s")
             if verbose:
-                print(
-                    f"\r{run.label}: {run.filled}/{run.n_samples} samples, {run.state}", flush=True
-                )
+                # padded so that a shorter final line overwrites the running one
+                print(f"\r{run.progress_line():<90}", flush=True)
             if run.error is not None:
                 raise run.error
         return self
@@ -462,14 +492,17 @@ class InterSHAP(DOMWidget):
         self.send(header, buffers)
 
     def _send_progress(self, run: _Run) -> None:
-        elapsed = time.perf_counter() - run.started
-        rate = run.filled / elapsed if elapsed > 0 else 0.0
-        eta = (run.n_samples - run.filled) / rate if rate > 0 else None
+        p = run.progress()
         with self._send_lock:
             if self._browser_ready:
                 self.send(
                     protocol.progress_message(
-                        run.model_id, run.filled, run.n_samples, rate, eta, run.model_rows
+                        run.model_id,
+                        p["done"],
+                        p["total"],
+                        p["samples_per_s"],
+                        p["seconds_left"],
+                        run.model_rows,
                     )
                 )
 

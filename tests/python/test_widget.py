@@ -242,3 +242,35 @@ def test_results_carry_the_value_tables_they_were_computed_from() -> None:
     np.testing.assert_array_equal(
         InterSHAP(values=values, names=["a", "b", "c"]).results.values, values
     )
+
+
+def test_python_shows_progress_while_waiting_and_after(capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    samples, background = _toy_modalities(n=200)
+    release = threading.Event()
+
+    def gated(batch: dict) -> np.ndarray:
+        release.wait(5)  # holds the first chunk back so that a running state can be seen
+        return _xor_like(batch)
+
+    w = InterSHAP(gated, samples, background=background, draws=20, chunk_samples=50, label="toy")
+    running = w.progress[0]
+    assert running["state"] == "running" and running["total"] == 200 and running["done"] < 200
+    release.set()
+    w.wait(verbose=True)
+    printed = capsys.readouterr().out
+    final = printed.strip().split("\r")[-1].strip()
+    assert final.startswith("toy: 200/200 samples (100%), done, ")
+    assert final.endswith(" model rows")
+    rows = int(final.split(", ")[-1].split()[0].replace(",", ""))
+    assert rows == w.progress[0]["model_rows"] > 200 * 2 * 20
+    assert w.progress[0] | {"model_rows": 0} == {
+        "model": "toy",
+        "done": 200,
+        "total": 200,
+        "samples_per_s": 0.0,
+        "seconds_left": None,
+        "model_rows": 0,
+        "state": "done",
+    }
