@@ -149,8 +149,7 @@ function maskIndices(mask: Uint8Array, n: number): Int32Array {
 
 /**
  * sum[j] += Σ_r rows[row_r · width + j] over the first `count` selected rows (row_r = r when
- * `selected` is null), width = sum.length. Four rows per step: each sum[j] is then read and written
- * a quarter as often, which measured 2× faster at M = 4 (as fast as a plain pass over the rows).
+ * `selected` is null), width = sum.length.
  */
 function addRows(
   sum: Float64Array,
@@ -158,20 +157,64 @@ function addRows(
   selected: ArrayLike<number> | null,
   count: number
 ): void {
+  if (selected === null) {
+    addLeadingRows(sum, rows, count);
+  } else {
+    addSelectedRows(sum, rows, selected, count);
+  }
+}
+
+/**
+ * The rows 0 … count − 1, eight per step: each sum[j] is then read and written an eighth as
+ * often, and no index is looked up. Measured for a whole aggregate() over 200 000 samples:
+ * 13.8 ns per sample at M = 4 and 6.2 ns at M = 2, against 18.8 and 8.7 ns with the four-row
+ * loop below (which serves subsets).
+ */
+function addLeadingRows(sum: Float64Array, rows: Float64Array, count: number): void {
+  const width = sum.length;
+  let r = 0;
+  for (; r + 8 <= count; r += 8) {
+    const o = r * width;
+    for (let j = 0; j < width; j++) {
+      const k = o + j;
+      sum[j] +=
+        rows[k] +
+        rows[k + width] +
+        (rows[k + 2 * width] + rows[k + 3 * width]) +
+        (rows[k + 4 * width] + rows[k + 5 * width] + (rows[k + 6 * width] + rows[k + 7 * width]));
+    }
+  }
+  for (; r < count; r++) {
+    const o = r * width;
+    for (let j = 0; j < width; j++) {
+      sum[j] += rows[o + j];
+    }
+  }
+}
+
+/**
+ * Four selected rows per step: each sum[j] is then read and written a quarter as often, which
+ * measured 2× faster at M = 4 than one row per step.
+ */
+function addSelectedRows(
+  sum: Float64Array,
+  rows: Float64Array,
+  selected: ArrayLike<number>,
+  count: number
+): void {
   const width = sum.length;
   let r = 0;
   for (; r + 4 <= count; r += 4) {
-    // The row lookups are written out: an arrow-function helper here measured 1.6× slower.
-    const o0 = (selected === null ? r : selected[r]) * width;
-    const o1 = (selected === null ? r + 1 : selected[r + 1]) * width;
-    const o2 = (selected === null ? r + 2 : selected[r + 2]) * width;
-    const o3 = (selected === null ? r + 3 : selected[r + 3]) * width;
+    const o0 = selected[r] * width;
+    const o1 = selected[r + 1] * width;
+    const o2 = selected[r + 2] * width;
+    const o3 = selected[r + 3] * width;
     for (let j = 0; j < width; j++) {
       sum[j] += rows[o0 + j] + rows[o1 + j] + (rows[o2 + j] + rows[o3 + j]);
     }
   }
   for (; r < count; r++) {
-    const o = (selected === null ? r : selected[r]) * width;
+    const o = selected[r] * width;
     for (let j = 0; j < width; j++) {
       sum[j] += rows[o + j];
     }

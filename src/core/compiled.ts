@@ -1,244 +1,93 @@
 /**
- * Kernels compiled per M: the sums of the generic kernel (kernels.ts), read off the same coefficient
- * tables, emitted as straight-line JavaScript with `new Function` and cached.
+ * Kernels compiled per M with `new Function` and cached: the numbers of the generic kernel
+ * (kernels.ts), emitted as straight-line JavaScript over local variables.
  *
- * Why: measured with `npm run bench`, the table loops of the generic kernel run ~27× slower than a
- * plain summation pass at M = 4. Their inner loops are 4–8 iterations long and loop overhead and
- * indirect loads dominate. Straight-line code removes both:
+ * Why: V8 runs arithmetic on local variables at about one operation per cycle, but a Float64Array
+ * access in a loop costs 3–4 cycles (bounds check, index arithmetic), and the table loops of the
+ * generic kernel are short and indirect. Measured kernel-only on the project's 2-core VM,
+ * samples/s, generic → compiled: M = 4 2.0 M → 26 M, M = 6 0.52 M → 5.4 M, M = 8 0.17 M → 0.8 M.
  *
- * - M ≤ 7, "register" kernel: one function; the 2^M Möbius coefficients live in local variables.
- *   At M = 4 it is ~8× faster than the generic kernel.
- * - M = 8 and 9, "chunked" kernel: the code no longer fits one function that V8 will optimise
- *   (its optimising compiler skips functions past ~60 KB of bytecode; a single M = 8 function ran
- *   5× slower than the generic loops). So the coefficients live in a scratch Float64Array and the
- *   statements are split into functions of at most CHUNK_TERMS reads each (1024 measured best of
- *   512–8192). ~2× faster than generic at M = 8, ~1.5× at M = 9; at M = 10 the gain fell to
- *   ~1.2× for 25–50 ms of compiling, so M ≥ 10 uses the generic kernel.
+ * - M ≤ MAX_REGISTER_M, "register" kernel (below): one function, all 2^M coefficients in locals.
+ * - M > MAX_REGISTER_M, "blocked" kernel (blocked.ts): 32-coalition blocks, each in locals. One
+ *   function stops fitting what V8 optimises: TurboFan skips functions over 60 KiB of bytecode,
+ *   and the register kernel is 27 KiB at M = 7, 59 KiB at M = 8 (no faster than the blocked
+ *   kernel there, and one V8 release away from the limit) and 125 KiB at M = 9.
+ *
+ * Both reach φ and Φ through pruned superset sums of weighted Möbius coefficients
+ * (statements.ts): at M = 8, 1 151 additions and 502 multiplications per sample, where the 36
+ * separate weighted sums the previous kernels emitted take 2 816 additions.
  *
  * Where `new Function` is forbidden (a Content-Security-Policy without 'unsafe-eval') compiling
  * fails and decomposeAll falls back to the generic kernel: same results up to summation order.
  */
-import { coalitionPlan, CoalitionPlan } from './coalitions';
-import { fillDiagonalAndLocal, Kernel } from './kernels';
+import { blockedKernel } from './blocked';
+import { popcount } from './coalitions';
+import { Kernel } from './kernels';
+import {
+  coalitionsOfSize,
+  compileFunction,
+  mobiusStatements,
+  outputStatements,
+  pairWeight,
+  shapleyWeight,
+  range,
+  supersetStatements
+} from './statements';
 
+/** Above this M the register kernel's bytecode nears or passes V8's optimising limit. */
 export const MAX_REGISTER_M = 7;
-export const MAX_COMPILED_M = 9;
-const CHUNK_TERMS = 1024;
 
 const cache = new Map<number, Kernel | null>();
 
-/** The compiled kernel for M, or null when M > MAX_COMPILED_M or compiling code is forbidden. */
+/** The compiled kernel for M, or null when compiling code is forbidden. */
 export function compiledKernel(M: number): Kernel | null {
   if (!cache.has(M)) {
     let kernel: Kernel | null = null;
-    if (M <= MAX_COMPILED_M) {
-      try {
-        const plan = coalitionPlan(M);
-        kernel = M <= MAX_REGISTER_M ? registerKernel(plan) : chunkedKernel(plan);
-      } catch {
-        kernel = null;
-      }
+    try {
+      kernel = M <= MAX_REGISTER_M ? registerKernel(M) : blockedKernel(M);
+    } catch {
+      kernel = null;
     }
     cache.set(M, kernel);
   }
   return cache.get(M) ?? null;
 }
 
-// --- register kernel (M ≤ 7) ------------------------------------------------------------------
-
-function registerKernel(plan: CoalitionPlan): Kernel {
-  const { M, coalitions } = plan;
-  const local = (b: number) => `m${b}`;
-  const lines: string[] = [
-    "'use strict';",
-    'for (let a = 0; a < n; a++) {',
-    `const s = a * ${coalitions}, o = a * ${M}, q = a * ${M * M};`
-  ];
-  for (let b = 0; b < coalitions; b++) {
-    lines.push(`let m${b} = values[s + ${b}];`);
-  }
-  lines.push(...mobiusStatements(M, local));
-  // m(full) − m(full) is 0 unless m(full) is NaN or ±Infinity, i.e. unless the table is not finite.
-  lines.push(`if (m${coalitions - 1} - m${coalitions - 1} !== 0) return a;`);
-  lines.push(...orderMassStatements(plan, local));
-  lines.push(...shapleyStatements(plan, local));
-  lines.push(...pairStatements(plan, local));
-  lines.push(...diagonalAndLocalStatements(plan));
-  lines.push('}', 'return -1;');
-  const params = ['values', 'n', 'shapley', 'matrices', 'local', 'orderMass'];
-  return new Function(...params, lines.join('\n')) as Kernel;
-}
-
-function diagonalAndLocalStatements(plan: CoalitionPlan): string[] {
-  const { M } = plan;
-  const pairName = (i: number, j: number): string => (i < j ? `h${i}_${j}` : `h${j}_${i}`);
-  const statements: string[] = [];
-  const mainAbs: string[] = [];
-  for (let i = 0; i < M; i++) {
-    const partners = Array.from({ length: M }, (_, j) => j)
-      .filter(j => j !== i)
-      .map(j => pairName(i, j));
-    statements.push(
-      `const d${i} = phi${i} - (${partners.join(' + ')});`,
-      `matrices[q + ${i * M + i}] = d${i};`
-    );
-    mainAbs.push(`Math.abs(d${i})`);
-  }
-  const pairAbs = Array.from(
-    plan.pairFirst,
-    (i, p) => `Math.abs(${pairName(i, plan.pairSecond[p])})`
-  );
-  statements.push(
-    `const offDiagonal = 2 * (${pairAbs.join(' + ')});`,
-    `const total = offDiagonal + ${mainAbs.join(' + ')};`,
-    // Exactly 0 means the model ignores every modality: undefined, never a silent 0/0 (SPEC §2).
-    'local[a] = total === 0 ? NaN : offDiagonal / total;'
-  );
-  return statements;
-}
-
-// --- chunked kernel (M = 8, 9) -----------------------------------------------------------------
-
-type Chunk = (
-  s: Float64Array,
-  shapley: Float64Array,
-  matrices: Float64Array,
-  orderMass: Float64Array,
-  o: number,
-  q: number
-) => void;
-
-function chunkedKernel(plan: CoalitionPlan): Kernel {
-  const { M, coalitions } = plan;
-  const element = (b: number) => `s[${b}]`;
-  const mobiusChunks = compileChunks(mobiusStatements(M, element));
-  const outputChunks = compileChunks([
-    ...orderMassStatements(plan, element),
-    ...shapleyStatements(plan, element),
-    ...pairStatements(plan, element)
-  ]);
-  return (values, n, shapley, matrices, local, orderMass) => {
-    const s = new Float64Array(coalitions);
-    for (let a = 0; a < n; a++) {
-      for (let b = 0; b < coalitions; b++) {
-        s[b] = values[a * coalitions + b];
-      }
-      for (const chunk of mobiusChunks) {
-        chunk(s, shapley, matrices, orderMass, 0, 0);
-      }
-      if (!Number.isFinite(s[coalitions - 1])) {
-        return a; // see registerKernel
-      }
-      for (const chunk of outputChunks) {
-        chunk(s, shapley, matrices, orderMass, a * M, a * M * M);
-      }
-      local[a] = fillDiagonalAndLocal(shapley, a * M, matrices, a * M * M, M);
-    }
-    return -1;
-  };
-}
+// --- register kernel (M ≤ MAX_REGISTER_M) ----------------------------------------------------
 
 /**
- * Groups statements into functions of at most CHUNK_TERMS terms (reads of s) each, keeping their
- * order. A statement never spans two functions, so the names it declares stay in scope.
+ * Per sample: load the table into locals x{b}, Möbius-transform, check finiteness, sum the order
+ * masses, scale into pair shares p{b} and Shapley shares q{b}, run the pruned superset sums, and
+ * write every output once, in memory order.
  */
-function compileChunks(statements: string[]): Chunk[] {
-  const bodies: string[][] = [[]];
-  let terms = 0;
-  for (const statement of statements) {
-    const count = (statement.match(/\bs\[/g) ?? []).length;
-    if (terms + count > CHUNK_TERMS && bodies[bodies.length - 1].length > 0) {
-      bodies.push([]);
-      terms = 0;
-    }
-    bodies[bodies.length - 1].push(statement);
-    terms += count;
-  }
-  const params = ['s', 'shapley', 'matrices', 'orderMass', 'o', 'q'];
-  return bodies.map(body => new Function(...params, "'use strict';\n" + body.join('\n')) as Chunk);
-}
-
-// --- statements shared by both kernels ----------------------------------------------------------
-
-/** The in-place Möbius transform, unrolled: m[b] −= m[b without bit], bit by bit. */
-function mobiusStatements(M: number, ref: (b: number) => string): string[] {
-  const statements: string[] = [];
+export function registerKernel(M: number): Kernel {
   const coalitions = 1 << M;
-  for (let bit = 1; bit < coalitions; bit <<= 1) {
-    for (let b = 0; b < coalitions; b++) {
-      if (b & bit) {
-        statements.push(`${ref(b)} -= ${ref(b ^ bit)};`);
-      }
+  const x = (b: number) => `x${b}`;
+  const p = (b: number) => `p${b}`;
+  const q = (b: number) => `q${b}`;
+  const lines: string[] = [
+    'for (let a = 0; a < n; a++) {',
+    `const s = a * ${coalitions}, o = a * ${M}, r = a * ${M * M};`,
+    ...range(coalitions).map(b => `let x${b} = values[s + ${b}];`),
+    ...mobiusStatements(M, x),
+    // m(full) − m(full) is 0 unless m(full) is NaN or ±Infinity, i.e. unless the table is not finite.
+    `if (x${coalitions - 1} - x${coalitions - 1} !== 0) return a;`
+  ];
+  for (let k = 1; k <= M; k++) {
+    lines.push(`orderMass[o + ${k - 1}] = ${coalitionsOfSize(M, k).map(x).join(' + ')};`);
+  }
+  const size = range(coalitions).map(popcount);
+  for (let b = 1; b < coalitions; b++) {
+    if (size[b] >= 2) {
+      lines.push(`let p${b} = x${b} * ${pairWeight(size[b])};`);
     }
   }
-  return statements;
-}
-
-function orderMassStatements(plan: CoalitionPlan, ref: (b: number) => string): string[] {
-  const statements: string[] = [];
-  for (let k = 0; k < plan.M; k++) {
-    const run = plan.coalitionsBySize.subarray(plan.orderStart[k], plan.orderStart[k + 1]);
-    statements.push(`orderMass[o + ${k}] = ${Array.from(run, ref).join(' + ')};`);
+  for (let b = 1; b < coalitions; b++) {
+    lines.push(`let q${b} = x${b} * ${shapleyWeight(size[b])};`);
   }
-  return statements;
-}
-
-/** Σ weight(T)·m(T) over terms[start..end), multiplying each distinct weight once. */
-function weightedSum(
-  terms: Int32Array,
-  weightOf: Float64Array,
-  start: number,
-  end: number,
-  ref: (b: number) => string
-): string {
-  const groups = new Map<number, string[]>();
-  for (let k = start; k < end; k++) {
-    const weight = weightOf[terms[k]];
-    const group = groups.get(weight) ?? [];
-    group.push(ref(terms[k]));
-    groups.set(weight, group);
-  }
-  const parts: string[] = [];
-  for (const [weight, group] of groups) {
-    const sum = group.join(' + ');
-    parts.push(weight === 1 ? sum : `(${sum}) * ${weight}`);
-  }
-  return parts.join(' + ');
-}
-
-/** φ_i, named phi{i}; one statement per modality. */
-function shapleyStatements(plan: CoalitionPlan, ref: (b: number) => string): string[] {
-  const perModality = plan.coalitions >> 1;
-  const statements: string[] = [];
-  for (let i = 0; i < plan.M; i++) {
-    const start = i * perModality;
-    const sum = weightedSum(
-      plan.shapleyTerms,
-      plan.shapleyWeightOf,
-      start,
-      start + perModality,
-      ref
-    );
-    statements.push(`const phi${i} = ${sum}; shapley[o + ${i}] = phi${i};`);
-  }
-  return statements;
-}
-
-/** Φ_ij = Φ_ji = SII({i,j})/2, named h{i}_{j}; one statement per pair. */
-function pairStatements(plan: CoalitionPlan, ref: (b: number) => string): string[] {
-  const { M } = plan;
-  const perPair = plan.coalitions >> 2;
-  const statements: string[] = [];
-  for (let p = 0; p < plan.pairCount; p++) {
-    const i = plan.pairFirst[p];
-    const j = plan.pairSecond[p];
-    const start = p * perPair;
-    const sum = weightedSum(plan.pairTerms, plan.pairWeightOf, start, start + perPair, ref);
-    const name = `h${i}_${j}`;
-    statements.push(
-      `const ${name} = ${sum}; ` +
-        `matrices[q + ${i * M + j}] = ${name}; matrices[q + ${j * M + i}] = ${name};`
-    );
-  }
-  return statements;
+  lines.push(...supersetStatements(M, 2, 2, p), ...supersetStatements(M, 1, 1, q));
+  const pair = (i: number, j: number) => p((1 << i) | (1 << j));
+  lines.push(...outputStatements(M, pair, i => q(1 << i)), '}', 'return -1;');
+  const params = ['values', 'n', 'shapley', 'matrices', 'local', 'orderMass'];
+  return compileFunction<Kernel>(params, lines, `M${M}-register`);
 }
