@@ -2,9 +2,12 @@
  * Throughput of the math core (`npm run bench`).
  *
  * For each M, on the same random value tables, it measures samples/s of:
- * - the core: decomposeAll + aggregate (what the worker does for a chunk of samples);
+ * - the core as the worker runs it: decomposeInto the model's preallocated arrays, then aggregate;
+ * - the same with decomposeAll, which allocates fresh output arrays on every call (at these sizes
+ *   the first writes to fresh memory cost about as much as the arithmetic);
  * - a plain summation pass over the same Float64Array: the memory-read limit, the baseline;
- * - the numpy twin (intershap_widget.decompose: decompose + aggregate), in a Python subprocess.
+ * - the numpy twin (intershap_widget.decompose: decompose + aggregate), in a Python subprocess,
+ *   with its default BLAS threads (both cores here) and with one thread (the core uses one).
  * Every number is the best of several timed rounds after a warm-up, and each round runs the work
  * repeatedly for at least MIN_ROUND_SECONDS so that timer resolution does not matter.
  */
@@ -13,7 +16,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { aggregate, decomposeAll, mulberry32 } from '../src/core';
+import { aggregate, allocatePerSample, decomposeAll, decomposeInto, mulberry32 } from '../src/core';
 
 const MIN_ROUND_SECONDS = 0.3;
 const ROUNDS = 5;
@@ -81,15 +84,28 @@ for _ in range(3):
 print(N / best)
 `;
 
+/** Environment variables that hold numpy's BLAS to one thread, whichever BLAS it uses. */
+const ONE_THREAD = {
+  OMP_NUM_THREADS: '1',
+  OPENBLAS_NUM_THREADS: '1',
+  MKL_NUM_THREADS: '1'
+};
+
 /** samples/s of the numpy twin on the same table, or a short reason why it could not run. */
-function numpySamplesPerSecond(values: Float64Array, M: number, n: number): number | string {
+function numpySamplesPerSecond(
+  values: Float64Array,
+  M: number,
+  n: number,
+  threads: 'default' | 1
+): number | string {
   const dir = mkdtempSync(join(tmpdir(), 'intershap-bench-'));
   try {
     const path = join(dir, 'values.f64');
     writeFileSync(path, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     const result = spawnSync(pythonExecutable(), ['-c', NUMPY_TIMER, path, String(M), String(n)], {
       cwd: REPO,
-      encoding: 'utf8'
+      encoding: 'utf8',
+      env: threads === 'default' ? process.env : { ...process.env, ...ONE_THREAD }
     });
     const rate = Number.parseFloat(result.stdout);
     if (result.status !== 0 || !Number.isFinite(rate)) {
@@ -111,31 +127,48 @@ function main(): void {
     'M',
     'N',
     'core samples/s',
+    'fresh arrays',
     'sum-pass samples/s',
     'core/sum slowdown',
     'numpy samples/s',
-    'core/numpy speedup'
+    'core/numpy speedup',
+    'numpy 1 thread',
+    'core/numpy-1'
   ];
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const M of [2, 4, 6, 8]) {
     const n = SAMPLES[M];
     const values = randomTables(n, M, 17 + M);
+    const per = allocatePerSample(M, n);
     let sink = 0;
-    const core = n / bestSecondsPerCall(() => (sink += aggregate(decomposeAll(values, M)).n));
+    const core =
+      n / bestSecondsPerCall(() => (sink += decomposeInto(values, M, per, 0) + aggregate(per).n));
+    const fresh = n / bestSecondsPerCall(() => (sink += aggregate(decomposeAll(values, M)).n));
     const sum = n / bestSecondsPerCall(() => (sink += sumPass(values)));
-    const numpy = numpySamplesPerSecond(values, M, n);
-    if (typeof numpy === 'string') {
-      notes.push(`numpy twin at M=${M}: n/a (${numpy})`);
+    const numpy = numpySamplesPerSecond(values, M, n, 'default');
+    const numpyOne = numpySamplesPerSecond(values, M, n, 1);
+    for (const [what, rate] of [
+      ['numpy twin', numpy],
+      ['numpy twin, one thread', numpyOne]
+    ] as const) {
+      if (typeof rate === 'string') {
+        notes.push(`${what} at M=${M}: n/a (${rate})`);
+      }
     }
+    const ratio = (rate: number | string) =>
+      typeof rate === 'number' ? `${(core / rate).toFixed(1)}×` : 'n/a';
     rows.push([
       String(M),
       String(n),
       format(core),
+      format(fresh),
       format(sum),
       `${(sum / core).toFixed(1)}×`,
       typeof numpy === 'number' ? format(numpy) : 'n/a',
-      typeof numpy === 'number' ? `${(core / numpy).toFixed(1)}×` : 'n/a'
+      ratio(numpy),
+      typeof numpyOne === 'number' ? format(numpyOne) : 'n/a',
+      ratio(numpyOne)
     ]);
     if (Number.isNaN(sink)) {
       notes.push('(sink is NaN)'); // keeps the measured work observable to the JIT
@@ -143,9 +176,11 @@ function main(): void {
   }
   printTable(header, rows);
   console.log(
-    `core = decomposeAll + aggregate (all samples); sum-pass = one plain loop summing the same ` +
-      `Float64Array; numpy = intershap_widget.decompose decompose + aggregate. Best of ${ROUNDS} ` +
-      `rounds of ≥ ${MIN_ROUND_SECONDS} s after a warm-up; other load on the machine shifts all of them.`
+    `core = decomposeInto preallocated arrays + aggregate, as the worker does; fresh arrays = ` +
+      `decomposeAll + aggregate; sum-pass = one plain loop summing the same Float64Array; numpy = ` +
+      `intershap_widget.decompose decompose + aggregate (default BLAS threads, then one). Best of ` +
+      `${ROUNDS} rounds of ≥ ${MIN_ROUND_SECONDS} s after a warm-up; other load on the machine ` +
+      `shifts all of them.`
   );
   notes.forEach(note => console.log(note));
 }

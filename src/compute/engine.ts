@@ -5,7 +5,7 @@
  * workers are off, on the main thread behind the same asynchronous client, so callers never know
  * the difference. Only this engine reads the value tables.
  */
-import { aggregate, bootstrapGlobal, decomposeAll } from '../core';
+import { aggregate, allocatePerSample, bootstrapGlobal, decomposeInto } from '../core';
 import type { Aggregate, PerSample } from '../core';
 import { BootstrapJob } from './bootstrapJob';
 import type { BootstrapSettings } from './bootstrapJob';
@@ -146,20 +146,14 @@ interface ModelTables {
 const BOOTSTRAP_SLICE_DRAWS = 200_000;
 
 function allocate(M: number, nSamples: number): ModelTables {
-  const local = new Float64Array(nSamples).fill(NaN);
+  const per = allocatePerSample(M, nSamples);
+  const local = per.local.fill(NaN);
   return {
     M,
     nSamples,
     values: new Float64Array(nSamples * 2 ** M),
     se: null,
-    per: {
-      M,
-      n: nSamples,
-      shapley: new Float64Array(nSamples * M),
-      matrices: new Float64Array(nSamples * M * M),
-      local,
-      orderMass: new Float64Array(nSamples * M)
-    },
+    per,
     points: { x: new Float64Array(nSamples).fill(NaN), y: local },
     prediction: new Float64Array(nSamples).fill(NaN),
     label: new Float64Array(nSamples).fill(NaN),
@@ -233,16 +227,12 @@ export class ComputeEngine {
         `chunk: expected at most ${t.nSamples - start} samples of ${width} values from sample ${start}, got ${values.length} values`
       );
     }
-    const part = decomposeAll(values, t.M);
+    decomposeInto(values, t.M, t.per, start);
     t.values.set(values, start * width);
     if (req.se) {
       t.se ??= new Float64Array(t.nSamples * width);
       t.se.set(req.se, start * width);
     }
-    t.per.shapley.set(part.shapley, start * t.M);
-    t.per.matrices.set(part.matrices, start * t.M * t.M);
-    t.per.local.set(part.local, start);
-    t.per.orderMass.set(part.orderMass, start * t.M);
     for (const [name, array] of [
       ['prediction', req.prediction],
       ['label', req.label],

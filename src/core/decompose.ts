@@ -21,15 +21,9 @@ export interface PerSample {
   readonly orderMass: Float64Array;
 }
 
-/**
- * Decomposes every sample of a flat value table (N × 2^M, bitmask order).
- * The input is only read and never copied. The compiled kernel (compiled.ts) is used where it
- * exists, else the table-driven one (kernels.ts).
- */
-export function decomposeAll(values: Float64Array, M: number): PerSample {
-  checkModalityCount(M);
-  const n = checkValueTable(values, M);
-  const out: PerSample = {
+/** Zeroed output arrays for n samples of M modalities. */
+export function allocatePerSample(M: number, n: number): PerSample {
+  return {
     M,
     n,
     shapley: new Float64Array(n * M),
@@ -37,10 +31,57 @@ export function decomposeAll(values: Float64Array, M: number): PerSample {
     local: new Float64Array(n),
     orderMass: new Float64Array(n * M)
   };
+}
+
+/**
+ * Decomposes every sample of a flat value table (N × 2^M, bitmask order).
+ * The input is only read and never copied. The compiled kernel (compiled.ts) is used where it
+ * exists, else the table-driven one (kernels.ts).
+ */
+export function decomposeAll(values: Float64Array, M: number): PerSample {
+  checkModalityCount(M);
+  const out = allocatePerSample(M, checkValueTable(values, M));
+  decomposeInto(values, M, out, 0);
+  return out;
+}
+
+/**
+ * Decomposes the tables in `values` into `out` from sample `start` on, writing in place: the
+ * worker keeps one set of arrays per model and fills it chunk by chunk, so nothing is allocated
+ * or copied per chunk. Returns the number of samples written. On a table with NaN or ±Infinity it
+ * throws; the samples before that table have been written (they are valid), none after it.
+ */
+export function decomposeInto(
+  values: Float64Array,
+  M: number,
+  out: PerSample,
+  start: number
+): number {
+  checkModalityCount(M);
+  const n = checkValueTable(values, M);
+  if (out.M !== M || !Number.isInteger(start) || start < 0 || start + n > out.n) {
+    throw new Error(
+      `out: expected room for ${n} samples of M = ${M} from sample ${start}, got ${out.n} samples of M = ${out.M}`
+    );
+  }
   const kernel = compiledKernel(M) ?? genericKernel(M);
-  const bad = kernel(values, n, out.shapley, out.matrices, out.local, out.orderMass);
+  const part = slicePerSample(out, start, n);
+  const bad = kernel(values, n, part.shapley, part.matrices, part.local, part.orderMass);
   if (bad >= 0) {
     throwNonFinite(values, bad, 2 ** M);
   }
-  return out;
+  return n;
+}
+
+/** Views (no copies) of samples start … start + n − 1 of `out`. */
+function slicePerSample(out: PerSample, start: number, n: number): PerSample {
+  const M = out.M;
+  return {
+    M,
+    n,
+    shapley: out.shapley.subarray(start * M, (start + n) * M),
+    matrices: out.matrices.subarray(start * M * M, (start + n) * M * M),
+    local: out.local.subarray(start, start + n),
+    orderMass: out.orderMass.subarray(start * M, (start + n) * M)
+  };
 }

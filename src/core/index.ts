@@ -2,7 +2,7 @@
  * The InterSHAP math core: pure TypeScript, no DOM, Jupyter or Node dependency, so it runs in the
  * browser, in a web worker and in Node alike. SPEC.md defines every number computed here.
  */
-export { decomposeAll } from './decompose';
+export { allocatePerSample, decomposeAll, decomposeInto } from './decompose';
 export type { PerSample } from './decompose';
 export { aggregate, matrixShares } from './aggregate';
 export type { Aggregate, Subset } from './aggregate';
