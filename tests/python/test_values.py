@@ -208,30 +208,25 @@ def test_block_copies_and_gathers_give_identical_values(
     import intershap_widget.draws as draws_module
 
     x, bg = data(9, 70, dims=(3, 4, 2))
-    ref = compute(probs_fn, x, bg, draws=150, seed=5)  # windows of 150 ≥ 64: block copies
-    ref_early = compute(
-        lambda z: probs_fn({"m0": z[:, :3], "m1": z[:, 3:7], "m2": z[:, 7:]}),
-        x,
-        bg,
-        draws=150,
-        seed=5,
-        fusion="early",
-    )
+
+    def early_probs(z: np.ndarray) -> np.ndarray:
+        return probs_fn({"m0": z[:, :3], "m1": z[:, 3:7], "m2": z[:, 7:]})
+
+    def both() -> tuple[Any, Any]:
+        # windows of 150 draws ≥ MIN_BLOCK_DRAWS: copied as blocks unless patched below
+        return (
+            compute(probs_fn, x, bg, draws=150, seed=5),
+            compute(early_probs, x, bg, draws=150, seed=5, fusion="early"),
+        )
+
+    ref, ref_early = both()
     if path == "gathered":
         monkeypatch.setattr(draws_module, "MIN_BLOCK_DRAWS", 10_000)
     else:
         monkeypatch.setattr(draws_module, "POOL_LIMIT_BYTES", 0)
-    got = compute(probs_fn, x, bg, draws=150, seed=5)
+    got, early = both()
     np.testing.assert_array_equal(got.values, ref.values)
     np.testing.assert_array_equal(got.se, ref.se)
-    early = compute(
-        lambda z: probs_fn({"m0": z[:, :3], "m1": z[:, 3:7], "m2": z[:, 7:]}),
-        x,
-        bg,
-        draws=150,
-        seed=5,
-        fusion="early",
-    )
     np.testing.assert_array_equal(early.values, ref_early.values)
     np.testing.assert_allclose(early.values, ref.values, rtol=0, atol=1e-12)
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate, decomposeAll } from '../../../src/core';
+import { aggregate, allocatePerSample, decomposeAll } from '../../../src/core';
 import { compiledKernel } from '../../../src/core/compiled';
 import { genericKernel, Kernel } from '../../../src/core/kernels';
 import { expectAllClose, flatValues, loadGolden } from './helpers';
@@ -34,14 +34,8 @@ describe('golden games (decomposed by the paper reference code)', () => {
 
 /** Runs one kernel directly, bypassing decomposeAll's choice. */
 function runKernel(kernel: Kernel, values: Float64Array, M: number) {
-  const n = values.length / 2 ** M;
-  const out = {
-    shapley: new Float64Array(n * M),
-    matrices: new Float64Array(n * M * M),
-    local: new Float64Array(n),
-    orderMass: new Float64Array(n * M)
-  };
-  expect(kernel(values, n, out.shapley, out.matrices, out.local, out.orderMass)).toBe(-1);
+  const out = allocatePerSample(M, values.length / 2 ** M);
+  expect(kernel(values, out.n, out.shapley, out.matrices, out.local, out.orderMass)).toBe(-1);
   return out;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { blockedKernel } from '../../../src/core/blocked';
+import { allocatePerSample } from '../../../src/core/decompose';
 import { compiledKernel, registerKernel } from '../../../src/core/compiled';
 import { genericKernel, Kernel } from '../../../src/core/kernels';
 import { expectAllClose, randomTables } from './helpers';
@@ -13,14 +14,8 @@ interface Outputs {
 }
 
 function run(kernel: Kernel, values: Float64Array, M: number): Outputs {
-  const n = values.length / 2 ** M;
-  const out = {
-    shapley: new Float64Array(n * M),
-    matrices: new Float64Array(n * M * M),
-    local: new Float64Array(n),
-    orderMass: new Float64Array(n * M)
-  };
-  const bad = kernel(values, n, out.shapley, out.matrices, out.local, out.orderMass);
+  const out = allocatePerSample(M, values.length / 2 ** M);
+  const bad = kernel(values, out.n, out.shapley, out.matrices, out.local, out.orderMass);
   return { bad, ...out };
 }
 
