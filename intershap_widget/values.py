@@ -49,15 +49,17 @@ Batches of a few MiB stay in the CPU cache, which makes them much cheaper to bui
 they were measured no slower for the model than larger ones. Within a batch the rows are laid
 out ``(coalition, sample, draw)``; the model sees one call per batch.
 
-Adaptive draws (``draws="auto"``): every sample draws 32 rows per coalition, then rounds that
-grow the total by half (32, 48, 72, 108, ... up to ``max_draws``, 2000), and a sample stops once
-the SE of every one of its coalition values (every class for ``target="all"``) is at most
-``tolerance``. The default tolerance is 0.04 of a probability for classifiers, and 0.04 × the
-standard deviation of the model's output over the background rows for ``target="output"``. That
-is looser than R = 1000 per value (SE ≈ 0.016 for a coalition whose outputs spread over [0, 1]),
-on purpose: aggregates over many samples (the global score, cohorts) average these errors out,
-so they match R = 1000 closely with several times fewer model rows. For precise single-sample
-(local) values pass a smaller ``tolerance``, or a fixed number of draws.
+Adaptive draws (``draws="auto"``): a separate pilot of 32 draws per coalition sets each sample's
+number of draws, the first of 32, 48, 72, 108, ... ``max_draws`` (2000; each step adds half) at
+which the SE predicted from the pilot's variance is at most ``tolerance`` for every coalition
+value (every class for ``target="all"``). The values then come from that many fresh draws: the
+pilot only decides (reusing it biases the values, see ``_pilot``). The default tolerance is 0.04
+of a probability for classifiers, and 0.04 × the standard deviation of the model's output over
+the background rows for ``target="output"``. That is looser than R = 1000 per value (SE ≈ 0.016
+for a coalition whose outputs spread over [0, 1]), on purpose: aggregates over many samples (the
+global score, cohorts) average these errors out, so they match R = 1000 closely with several
+times fewer model rows (``python -m intershap_widget.bench``). For precise single-sample (local)
+values pass a smaller ``tolerance``, or a fixed number of draws.
 """
 
 from __future__ import annotations
