@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -302,9 +302,9 @@ def _available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _fit(
-    model: Any,
-    inputs: list[Any],
+def _train(
+    build: Callable[[], Any],
+    inputs: list[np.ndarray],
     y: np.ndarray,
     *,
     epochs: int,
@@ -312,26 +312,50 @@ def _fit(
     lr: float,
     weight_decay: float,
     seed: int,
-) -> None:
-    """The paper's training loop (Adam, cross-entropy, seeded shuffles), shared by every fusion;
-    ``inputs`` are the tensors the model takes as positional arguments."""
+    num_threads: int | None,
+) -> Any:
+    """The paper's training loop (Adam, cross-entropy, seeded shuffles), shared by every fusion.
+
+    Validates ``epochs``, ``batch_size`` and ``num_threads`` (default 1), then, with that many
+    torch threads (the previous setting is restored afterwards): seeds torch, builds the model with
+    ``build()`` (so its initial weights are seeded), trains it on ``inputs`` (the arrays the model
+    takes as positional arguments) and returns it in eval mode.
+    """
     import torch
     from torch import nn
 
-    yt = torch.from_numpy(y.astype(np.int64))
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
-    gen = torch.Generator().manual_seed(seed)
-    n = inputs[0].shape[0]
-    model.train()
-    for _ in range(int(epochs)):
-        order = torch.randperm(n, generator=gen)
-        for start in range(0, n, int(batch_size)):
-            idx = order[start : start + int(batch_size)]
-            optimiser.zero_grad(set_to_none=True)
-            loss = loss_fn(model(*[t[idx] for t in inputs]), yt[idx])
-            loss.backward()
-            optimiser.step()
+    for name, val in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {val!r}")
+    if num_threads is None:
+        num_threads = 1
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"num_threads: expected a positive integer, got {num_threads!r}")
+
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(min(num_threads, _available_cpus()))
+    try:
+        torch.manual_seed(seed)
+        model = build()
+        tensors = [torch.from_numpy(np.ascontiguousarray(x)) for x in inputs]
+        yt = torch.from_numpy(y.astype(np.int64))
+        optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        loss_fn = nn.CrossEntropyLoss()
+        gen = torch.Generator().manual_seed(seed)
+        n = tensors[0].shape[0]
+        model.train()
+        for _ in range(int(epochs)):
+            order = torch.randperm(n, generator=gen)
+            for start in range(0, n, int(batch_size)):
+                idx = order[start : start + int(batch_size)]
+                optimiser.zero_grad(set_to_none=True)
+                loss = loss_fn(model(*[t[idx] for t in tensors]), yt[idx])
+                loss.backward()
+                optimiser.step()
+        model.eval()
+    finally:
+        torch.set_num_threads(previous_threads)
+    return model
 
 
 def train_early_fusion_mlp(
@@ -365,7 +389,6 @@ def train_early_fusion_mlp(
             afterwards.
     """
     try:
-        import torch
         from torch import nn
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("train_early_fusion_mlp needs PyTorch: pip install torch") from exc
@@ -386,45 +409,31 @@ def train_early_fusion_mlp(
         raise ValueError(
             f"y_train: expected labels in {{0, 1}}, got values {np.unique(y)[:10].tolist()}"
         )
-    for name, val in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {val!r}")
     dim = x.shape[1]
     widths = (dim // 2, dim // 4) if hidden is None else tuple(int(h) for h in hidden)
     if not widths or min(widths) < 1:
         raise ValueError(f"hidden: expected positive layer widths, got {hidden!r}")
 
-    previous_threads = torch.get_num_threads()
-    if num_threads is None:
-        num_threads = 1
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-        raise ValueError(f"num_threads: expected a positive integer, got {num_threads!r}")
-    torch.set_num_threads(min(num_threads, _available_cpus()))
-    try:
-        torch.manual_seed(seed)
+    def build() -> nn.Module:
         layers: list[nn.Module] = []
         width_in = dim
         for width in widths:
             layers += [nn.Linear(width_in, width), nn.ReLU()]
             width_in = width
         layers.append(nn.Linear(width_in, 2))
-        model = nn.Sequential(*layers)
+        return nn.Sequential(*layers)
 
-        xt = torch.from_numpy(np.ascontiguousarray(x))
-        _fit(
-            model,
-            [xt],
-            y,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            seed=seed,
-        )
-        model.eval()
-    finally:
-        torch.set_num_threads(previous_threads)
-    return model
+    return _train(
+        build,
+        [x],
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        seed=seed,
+        num_threads=num_threads,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -568,7 +577,7 @@ def train_fusion_mlp(
             :func:`train_early_fusion_mlp`). The previous setting is restored afterwards.
     """
     try:
-        import torch
+        import torch  # noqa: F401 - a missing torch is reported here, with how to install it
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("train_fusion_mlp needs PyTorch: pip install torch") from exc
 
@@ -605,31 +614,14 @@ def train_fusion_mlp(
         raise ValueError(
             f"y_train: expected labels in {{0, 1}}, got values {np.unique(y)[:10].tolist()}"
         )
-    for arg, val in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
-            raise ValueError(f"{arg}: expected a positive integer, got {val!r}")
-    if num_threads is None:
-        num_threads = 1
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-        raise ValueError(f"num_threads: expected a positive integer, got {num_threads!r}")
-
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(min(num_threads, _available_cpus()))
-    try:
-        torch.manual_seed(seed)
-        model = _fusion_class()([x.shape[1] for x in xs], fusion, names)
-        tensors = [torch.from_numpy(np.ascontiguousarray(x)) for x in xs]
-        _fit(
-            model,
-            tensors,
-            y,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            seed=seed,
-        )
-        model.eval()
-    finally:
-        torch.set_num_threads(previous_threads)
-    return model
+    return _train(
+        lambda: _fusion_class()([x.shape[1] for x in xs], fusion, names),
+        xs,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        seed=seed,
+        num_threads=num_threads,
+    )
