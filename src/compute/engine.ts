@@ -5,7 +5,15 @@
  * workers are off, on the main thread behind the same asynchronous client, so callers never know
  * the difference. Only this engine reads the value tables.
  */
-import { aggregate, allocatePerSample, bootstrapGlobal, decomposeInto } from '../core';
+import {
+  aggregate,
+  aggregateOfSums,
+  allocatePerSample,
+  allocateSums,
+  bootstrapGlobal,
+  decomposeInto,
+  meanAbsoluteOrderMass
+} from '../core';
 import type { Aggregate, PerSample } from '../core';
 import { BootstrapJob } from './bootstrapJob';
 import type { BootstrapSettings } from './bootstrapJob';
@@ -140,6 +148,12 @@ interface ModelTables {
   predictedClass: Float64Array;
   received: Uint8Array;
   nReceived: number;
+  /**
+   * Running sums over the received samples (core/sums.ts), so the whole-set aggregate refreshed
+   * after every chunk costs O(M²). Null once a chunk re-sent samples already received: their old
+   * numbers are in the sums, so from then on the aggregate takes the pass over the arrays.
+   */
+  sums: Float64Array | null;
 }
 
 /** Sample draws per slice of a bootstrap: about 15 ms of work, so other requests wait little. */
@@ -159,7 +173,8 @@ function allocate(M: number, nSamples: number): ModelTables {
     label: new Float64Array(nSamples).fill(NaN),
     predictedClass: new Float64Array(nSamples).fill(NaN),
     received: new Uint8Array(nSamples),
-    nReceived: 0
+    nReceived: 0,
+    sums: allocateSums(M)
   };
 }
 
@@ -227,7 +242,10 @@ export class ComputeEngine {
         `chunk: expected at most ${t.nSamples - start} samples of ${width} values from sample ${start}, got ${values.length} values`
       );
     }
-    decomposeInto(values, t.M, t.per, start);
+    if (t.sums !== null && t.received.subarray(start, start + count).some(r => r !== 0)) {
+      t.sums = null;
+    }
+    decomposeInto(values, t.M, t.per, start, t.sums ?? undefined);
     t.values.set(values, start * width);
     if (req.se) {
       t.se ??= new Float64Array(t.nSamples * width);
@@ -277,12 +295,15 @@ export class ComputeEngine {
   ): AggregateResult {
     const t = this.tables(modelId);
     const effective = this.effectiveSubset(t, subset);
-    const agg = aggregate(t.per, effective);
+    const sums = subset === undefined ? t.sums : null;
+    const agg = sums ? aggregateOfSums(t.M, sums) : aggregate(t.per, effective);
     const interval = bootstrap && agg.n > 1 ? bootstrapGlobal(t.per, effective, bootstrap) : null;
     return {
       ...agg,
       interval: interval ? { low: interval.low, high: interval.high } : null,
-      orderMassAbs: meanAbsoluteRows(t.per.orderMass, t.M, effective),
+      orderMassAbs: sums
+        ? meanAbsoluteOrderMass(t.M, sums)
+        : meanAbsoluteRows(t.per.orderMass, t.M, effective),
       received: t.nReceived
     };
   }

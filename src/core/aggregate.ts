@@ -53,6 +53,22 @@ export function aggregate(per: PerSample, subset?: Subset): Aggregate {
       localCount++;
     }
   }
+  return finishAggregate(M, count, matrixSum, shapleySum, orderSum, localSum, localCount);
+}
+
+/**
+ * The aggregate from sums over `count` samples (scaled in place into means): shared by the pass
+ * above and by the running sums of sums.ts, so both give the same fields the same way.
+ */
+export function finishAggregate(
+  M: number,
+  count: number,
+  matrixSum: Float64Array,
+  shapleySum: Float64Array,
+  orderSum: Float64Array,
+  localSum: number,
+  localCount: number
+): Aggregate {
   scale(matrixSum, 1 / count);
   scale(shapleySum, 1 / count);
   scale(orderSum, 1 / count);

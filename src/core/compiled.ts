@@ -23,6 +23,7 @@
 import { blockedKernel } from './blocked';
 import { popcount } from './coalitions';
 import { Kernel } from './kernels';
+import { sumsLayout } from './sums';
 import {
   coalitionsOfSize,
   compileFunction,
@@ -57,8 +58,9 @@ export function compiledKernel(M: number): Kernel | null {
 
 /**
  * Per sample: load the table into locals x{b}, Möbius-transform, check finiteness, sum the order
- * masses, scale into pair shares p{b} and Shapley shares q{b}, run the pruned superset sums, and
- * write every output once, in memory order.
+ * masses, scale into pair shares p{b} and Shapley shares q{b}, run the pruned superset sums,
+ * write every output once, in memory order, and add the sample into the running sums (sums.ts),
+ * held in locals and added into `sums` (when given) once the whole call succeeded.
  */
 export function registerKernel(M: number): Kernel {
   const coalitions = 1 << M;
@@ -74,7 +76,10 @@ export function registerKernel(M: number): Kernel {
     `if (x${coalitions - 1} - x${coalitions - 1} !== 0) return a;`
   ];
   for (let k = 1; k <= M; k++) {
-    lines.push(`orderMass[o + ${k - 1}] = ${coalitionsOfSize(M, k).map(x).join(' + ')};`);
+    lines.push(
+      `const om${k} = ${coalitionsOfSize(M, k).map(x).join(' + ')};`,
+      `orderMass[o + ${k - 1}] = om${k};`
+    );
   }
   const size = range(coalitions).map(popcount);
   for (let b = 1; b < coalitions; b++) {
@@ -87,7 +92,52 @@ export function registerKernel(M: number): Kernel {
   }
   lines.push(...supersetStatements(M, 2, 2, p), ...supersetStatements(M, 1, 1, q));
   const pair = (i: number, j: number) => p((1 << i) | (1 << j));
-  lines.push(...outputStatements(M, pair, i => q(1 << i)), '}', 'return -1;');
-  const params = ['values', 'n', 'shapley', 'matrices', 'local', 'orderMass'];
+  lines.push(...outputStatements(M, pair, i => q(1 << i)));
+  const sums = runningSums(M, pair, i => q(1 << i));
+  lines.unshift(...sums.declare);
+  lines.push(...sums.add, '}', ...sums.flush, 'return -1;');
+  const params = ['values', 'n', 'shapley', 'matrices', 'local', 'orderMass', 'sums'];
   return compileFunction<Kernel>(params, lines, `M${M}-register`);
+}
+
+/**
+ * Statements that keep sums.ts's running sums in locals: declared before the loop, added to once
+ * per sample (after outputStatements), and added into `sums` after the loop. A call stopped by a
+ * non-finite table returns before the flush, so a failed chunk adds nothing.
+ */
+function runningSums(
+  M: number,
+  pair: (i: number, j: number) => string,
+  phi: (i: number) => string
+): { declare: string[]; add: string[]; flush: string[] } {
+  const at = sumsLayout(M);
+  const terms: { local: string; value: string; slots: number[] }[] = [];
+  for (let i = 0; i < M; i++) {
+    terms.push({ local: `sd${i}`, value: `d${i}`, slots: [at.matrix + i * M + i] });
+    for (let j = i + 1; j < M; j++) {
+      const slots = [at.matrix + i * M + j, at.matrix + j * M + i];
+      terms.push({ local: `sp${i}_${j}`, value: pair(i, j), slots });
+    }
+    terms.push({ local: `sq${i}`, value: phi(i), slots: [at.shapley + i] });
+  }
+  for (let k = 1; k <= M; k++) {
+    terms.push({ local: `so${k}`, value: `om${k}`, slots: [at.order + k - 1] });
+    terms.push({ local: `sa${k}`, value: `Math.abs(om${k})`, slots: [at.orderAbs + k - 1] });
+  }
+  return {
+    declare: [`let ${[...terms.map(t => t.local), 'sl', 'sc'].map(v => `${v} = 0`).join(', ')};`],
+    add: [
+      ...terms.map(t => `${t.local} += ${t.value};`),
+      // NaN marks an undefined local score: left out of the sum and the count.
+      'if (localScore === localScore) { sl += localScore; sc++; }'
+    ],
+    flush: [
+      'if (sums) {',
+      ...terms.flatMap(t => t.slots.map(slot => `sums[${slot}] += ${t.local};`)),
+      `sums[${at.localSum}] += sl;`,
+      `sums[${at.localCount}] += sc;`,
+      `sums[${at.count}] += n;`,
+      '}'
+    ]
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * Per-sample InterSHAP decomposition of a batch of value tables (SPEC.md §2 and §4).
  */
-import { compiledKernel } from './compiled';
+import { compiledKernel, MAX_REGISTER_M } from './compiled';
+import { addToSums, allocateSums } from './sums';
 import { genericKernel } from './kernels';
 import { checkModalityCount, checkValueTable, throwNonFinite } from './validate';
 
@@ -48,14 +49,17 @@ export function decomposeAll(values: Float64Array, M: number): PerSample {
 /**
  * Decomposes the tables in `values` into `out` from sample `start` on, writing in place: the
  * worker keeps one set of arrays per model and fills it chunk by chunk, so nothing is allocated
- * or copied per chunk. Returns the number of samples written. On a table with NaN or ±Infinity it
- * throws; the samples before that table have been written (they are valid), none after it.
+ * or copied per chunk. When `sums` (sums.ts) is given, the chunk's samples are added into it, so
+ * the aggregate of every sample so far needs no pass over them. Returns the number of samples
+ * written. On a table with NaN or ±Infinity it throws; the samples before that table have been
+ * written (they are valid), none after it, and nothing is added into `sums`.
  */
 export function decomposeInto(
   values: Float64Array,
   M: number,
   out: PerSample,
-  start: number
+  start: number,
+  sums?: Float64Array
 ): number {
   checkModalityCount(M);
   const n = checkValueTable(values, M);
@@ -64,11 +68,29 @@ export function decomposeInto(
       `out: expected room for ${n} samples of M = ${M} from sample ${start}, got ${out.n} samples of M = ${out.M}`
     );
   }
-  const kernel = compiledKernel(M) ?? genericKernel(M);
+  if (sums !== undefined && sums.length !== allocateSums(M).length) {
+    throw new Error(
+      `sums: expected running sums for M = ${M} (${allocateSums(M).length} numbers), got ${sums.length}`
+    );
+  }
+  const compiled = compiledKernel(M);
+  const kernel = compiled ?? genericKernel(M);
   const part = slicePerSample(out, start, n);
-  const bad = kernel(values, n, part.shapley, part.matrices, part.local, part.orderMass);
+  const kernelSums = sums !== undefined && compiled !== null && M <= MAX_REGISTER_M ? sums : null;
+  const bad = kernel(
+    values,
+    n,
+    part.shapley,
+    part.matrices,
+    part.local,
+    part.orderMass,
+    kernelSums
+  );
   if (bad >= 0) {
     throwNonFinite(values, bad, 2 ** M);
+  }
+  if (sums !== undefined && kernelSums === null) {
+    addToSums(part, sums);
   }
   return n;
 }

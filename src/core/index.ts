@@ -5,6 +5,7 @@
 export { allocatePerSample, decomposeAll, decomposeInto } from './decompose';
 export type { PerSample } from './decompose';
 export { aggregate, matrixShares } from './aggregate';
+export { aggregateOfSums, allocateSums, meanAbsoluteOrderMass } from './sums';
 export type { Aggregate, Subset } from './aggregate';
 export { bootstrapGlobal, quantile } from './bootstrap';
 export type { BootstrapInterval, BootstrapOptions } from './bootstrap';

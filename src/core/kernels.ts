@@ -12,7 +12,9 @@ import { mobiusInPlace } from './mobius';
 
 /**
  * Decomposes samples 0..n−1 of `values` into the (zero-filled) output arrays. Returns −1, or the
- * first sample whose value table is not finite (the caller reports it).
+ * first sample whose value table is not finite (the caller reports it). The register kernels
+ * (compiled.ts) also add the samples into `sums` (sums.ts) when it is not null; the others ignore
+ * it and decomposeInto adds them afterwards.
  */
 export type Kernel = (
   values: Float64Array,
@@ -20,7 +22,8 @@ export type Kernel = (
   shapley: Float64Array,
   matrices: Float64Array,
   local: Float64Array,
-  orderMass: Float64Array
+  orderMass: Float64Array,
+  sums: Float64Array | null
 ) => number;
 
 /** The table-driven kernel: valid for every M, three scratch buffers of 2^M per call. */

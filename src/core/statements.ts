@@ -99,7 +99,8 @@ export function shapleyWeight(size: number): number {
 
 /**
  * Φ (row-major, diagonal Φ_ii = φ_i − Σ_{j≠i} Φ_ij), φ and the local score of sample a, from the
- * names of Φ_ij (i < j) and φ_i (each is read several times). Offsets: o = a·M, r = a·M².
+ * names of Φ_ij (i < j) and φ_i (each is read several times). Offsets: o = a·M, r = a·M². Leaves
+ * the diagonal in d0 … d(M−1) and the local score in localScore.
  */
 export function outputStatements(
   M: number,
@@ -128,7 +129,8 @@ export function outputStatements(
       .map(i => `Math.abs(d${i})`)
       .join(' + ')};`,
     // Exactly 0 means the model ignores every modality: undefined, never a silent 0/0 (SPEC §2).
-    'local[a] = total === 0 ? NaN : offDiagonal / total;'
+    'const localScore = total === 0 ? NaN : offDiagonal / total;',
+    'local[a] = localScore;'
   );
   return statements;
 }

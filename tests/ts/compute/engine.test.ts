@@ -56,6 +56,20 @@ describe('ComputeEngine', () => {
     expectAggregateOf(part, [10, 20]);
   });
 
+  it('aggregates correctly after a chunk re-sends samples it already had', () => {
+    const engine = engineWith(250);
+    // Samples 200 … 299 again: 200 … 249 are replaced, 250 … 299 are new.
+    const resent = values.slice(200 * C, 300 * C).map(v => 1 - v);
+    engine.handle({ op: 'append', modelId: 'm', start: 200, values: resent });
+    const expectedValues = values.slice(0, 300 * C);
+    expectedValues.set(resent, 200 * C);
+    const expected = aggregate(decomposeAll(expectedValues, M));
+    const all = engine.handle({ op: 'aggregate', modelId: 'm' }) as AggregateResult;
+    expect(all.n).toBe(300);
+    expectAllClose(all.meanMatrix, expected.meanMatrix, 1e-12, 'meanMatrix');
+    expectAllClose([all.localMean], [expected.localMean], 1e-12, 'localMean');
+  });
+
   it('re-aggregates a brushed region: the selection is the samples inside it', () => {
     const engine = engineWith(N);
     const region = {

@@ -35,7 +35,7 @@ describe('golden games (decomposed by the paper reference code)', () => {
 /** Runs one kernel directly, bypassing decomposeAll's choice. */
 function runKernel(kernel: Kernel, values: Float64Array, M: number) {
   const out = allocatePerSample(M, values.length / 2 ** M);
-  expect(kernel(values, out.n, out.shapley, out.matrices, out.local, out.orderMass)).toBe(-1);
+  expect(kernel(values, out.n, out.shapley, out.matrices, out.local, out.orderMass, null)).toBe(-1);
   return out;
 }
 

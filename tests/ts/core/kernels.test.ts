@@ -15,7 +15,7 @@ interface Outputs {
 
 function run(kernel: Kernel, values: Float64Array, M: number): Outputs {
   const out = allocatePerSample(M, values.length / 2 ** M);
-  const bad = kernel(values, out.n, out.shapley, out.matrices, out.local, out.orderMass);
+  const bad = kernel(values, out.n, out.shapley, out.matrices, out.local, out.orderMass, null);
   return { bad, ...out };
 }
 
