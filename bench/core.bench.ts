@@ -2,8 +2,10 @@
  * Throughput of the math core (`npm run bench`).
  *
  * For each M, on the same random value tables, it measures samples/s of:
- * - the core as the worker runs it while values stream in: decomposeInto the model's preallocated
- *   arrays, adding into the running sums (core/sums.ts), then the whole-set aggregate from them;
+ * - the core as the worker runs it while values stream in: decomposeInto the model's tables
+ *   (allocateTables: WebAssembly memory, so the SIMD kernel runs for M ≤ 7), adding into the
+ *   running sums (core/sums.ts), then the whole-set aggregate from them;
+ * - the same with ordinary typed arrays, where the JavaScript kernel runs;
  * - the same with the aggregate as a pass over the per-sample arrays, as a selection or a cohort
  *   is aggregated;
  * - a plain summation pass over the same Float64Array: the memory-read limit, the baseline;
@@ -22,8 +24,10 @@ import {
   aggregateOfSums,
   allocatePerSample,
   allocateSums,
+  allocateTables,
   decomposeInto,
-  mulberry32
+  mulberry32,
+  usesSimd
 } from '../src/core';
 
 const MIN_ROUND_SECONDS = 0.3;
@@ -135,6 +139,7 @@ function main(): void {
     'M',
     'N',
     'core samples/s',
+    'JavaScript kernel',
     'with aggregate pass',
     'sum-pass samples/s',
     'core/sum slowdown',
@@ -148,18 +153,26 @@ function main(): void {
   for (const M of [2, 4, 6, 8]) {
     const n = SAMPLES[M];
     const values = randomTables(n, M, 17 + M);
-    const per = allocatePerSample(M, n);
+    const tables = allocateTables(M, n);
+    tables.values.set(values);
+    const plain = allocatePerSample(M, n);
     const sums = allocateSums(M);
     let sink = 0;
-    const core =
-      n /
-      bestSecondsPerCall(() => {
-        sums.fill(0);
-        return (sink += decomposeInto(values, M, per, 0, sums) + aggregateOfSums(M, sums).n);
-      });
+    const withSums = (input: Float64Array, per: typeof plain) => () => {
+      sums.fill(0);
+      return (sink += decomposeInto(input, M, per, 0, sums) + aggregateOfSums(M, sums).n);
+    };
+    const core = n / bestSecondsPerCall(withSums(tables.values, tables.per));
+    const javascript = n / bestSecondsPerCall(withSums(values, plain));
     const withPass =
-      n / bestSecondsPerCall(() => (sink += decomposeInto(values, M, per, 0) + aggregate(per).n));
-    const sum = n / bestSecondsPerCall(() => (sink += sumPass(values)));
+      n /
+      bestSecondsPerCall(
+        () => (sink += decomposeInto(tables.values, M, tables.per, 0) + aggregate(tables.per).n)
+      );
+    notes.push(
+      `M=${M}: core kernel ${usesSimd(tables) ? 'WebAssembly SIMD' : 'JavaScript (no SIMD kernel for this M)'}`
+    );
+    const sum = n / bestSecondsPerCall(() => (sink += sumPass(tables.values)));
     const numpy = numpySamplesPerSecond(values, M, n, 'default');
     const numpyOne = numpySamplesPerSecond(values, M, n, 1);
     for (const [what, rate] of [
@@ -176,6 +189,7 @@ function main(): void {
       String(M),
       String(n),
       format(core),
+      format(javascript),
       format(withPass),
       format(sum),
       `${(sum / core).toFixed(1)}×`,
@@ -190,8 +204,9 @@ function main(): void {
   }
   printTable(header, rows);
   console.log(
-    `core = decomposeInto preallocated arrays with running sums + the aggregate of the sums, as ` +
-      `the worker does for all samples; with aggregate pass = decomposeInto + aggregate() over ` +
+    `core = decomposeInto the worker's tables (allocateTables) with running sums + the aggregate ` +
+      `of the sums, as the worker does for all samples; JavaScript kernel = the same on ordinary ` +
+      `typed arrays; with aggregate pass = decomposeInto + aggregate() over ` +
       `the per-sample arrays, as for a selection; sum-pass = one plain loop summing the same Float64Array; numpy = ` +
       `intershap_widget.decompose decompose + aggregate (default BLAS threads, then one). Best of ` +
       `${ROUNDS} rounds of ≥ ${MIN_ROUND_SECONDS} s after a warm-up; other load on the machine ` +

@@ -9,6 +9,7 @@ import type {
   ComputeRequest,
   GroupingSpec,
   GroupSummary,
+  KernelKind,
   LocalHistogram,
   NearestQuery,
   RasterRequest,
@@ -56,8 +57,9 @@ export class ComputeClient {
     return this.worker !== null;
   }
 
-  reset(modelId: string, M: number, nSamples: number): Promise<unknown> {
-    return this.request({ op: 'reset', modelId, M, nSamples });
+  /** Allocates a model's tables; resolves to the kernel that will decompose them. */
+  reset(modelId: string, M: number, nSamples: number): Promise<KernelKind> {
+    return this.request({ op: 'reset', modelId, M, nSamples }) as Promise<KernelKind>;
   }
 
   /** Hands the arrays over to the worker: the caller must not use them afterwards. */

@@ -8,11 +8,12 @@
 import {
   aggregate,
   aggregateOfSums,
-  allocatePerSample,
   allocateSums,
+  allocateTables,
   bootstrapGlobal,
   decomposeInto,
-  meanAbsoluteOrderMass
+  meanAbsoluteOrderMass,
+  usesSimd
 } from '../core';
 import type { Aggregate, PerSample } from '../core';
 import { BootstrapJob } from './bootstrapJob';
@@ -154,18 +155,24 @@ interface ModelTables {
    * numbers are in the sums, so from then on the aggregate takes the pass over the arrays.
    */
   sums: Float64Array | null;
+  /** Which kernel decomposes this model's chunks. */
+  kernel: KernelKind;
 }
+
+/** 'simd': WebAssembly SIMD on tables in WebAssembly memory; 'javascript': the compiled kernels. */
+export type KernelKind = 'simd' | 'javascript';
 
 /** Sample draws per slice of a bootstrap: about 15 ms of work, so other requests wait little. */
 const BOOTSTRAP_SLICE_DRAWS = 200_000;
 
 function allocate(M: number, nSamples: number): ModelTables {
-  const per = allocatePerSample(M, nSamples);
+  const tables = allocateTables(M, nSamples);
+  const { values, per } = tables;
   const local = per.local.fill(NaN);
   return {
     M,
     nSamples,
-    values: new Float64Array(nSamples * 2 ** M),
+    values,
     se: null,
     per,
     points: { x: new Float64Array(nSamples).fill(NaN), y: local },
@@ -174,7 +181,8 @@ function allocate(M: number, nSamples: number): ModelTables {
     predictedClass: new Float64Array(nSamples).fill(NaN),
     received: new Uint8Array(nSamples),
     nReceived: 0,
-    sums: allocateSums(M)
+    sums: allocateSums(M),
+    kernel: usesSimd(tables) ? 'simd' : 'javascript'
   };
 }
 
@@ -185,9 +193,11 @@ export class ComputeEngine {
 
   handle(req: ComputeRequest): unknown {
     switch (req.op) {
-      case 'reset':
-        this.models.set(req.modelId, allocate(req.M, req.nSamples));
-        return null;
+      case 'reset': {
+        const tables = allocate(req.M, req.nSamples);
+        this.models.set(req.modelId, tables);
+        return tables.kernel;
+      }
       case 'append':
         return this.append(req);
       case 'aggregate':
@@ -242,11 +252,20 @@ export class ComputeEngine {
         `chunk: expected at most ${t.nSamples - start} samples of ${width} values from sample ${start}, got ${values.length} values`
       );
     }
-    if (t.sums !== null && t.received.subarray(start, start + count).some(r => r !== 0)) {
+    const resent = t.received.subarray(start, start + count).some(r => r !== 0);
+    if (resent) {
+      // Decomposed from the message, and stored only once valid: a bad chunk must not overwrite
+      // the value tables of samples already on screen.
       t.sums = null;
+      decomposeInto(values, t.M, t.per, start);
+      t.values.set(values, start * width);
+    } else {
+      // Stored first, then decomposed where it lies: in WebAssembly memory the SIMD kernel
+      // reads it in place (core/tables.ts).
+      t.values.set(values, start * width);
+      const stored = t.values.subarray(start * width, (start + count) * width);
+      decomposeInto(stored, t.M, t.per, start, t.sums ?? undefined);
     }
-    decomposeInto(values, t.M, t.per, start, t.sums ?? undefined);
-    t.values.set(values, start * width);
     if (req.se) {
       t.se ??= new Float64Array(t.nSamples * width);
       t.se.set(req.se, start * width);

@@ -11,6 +11,7 @@ import type {
   AggregateResult,
   GroupingSpec,
   GroupSummary,
+  KernelKind,
   LocalHistogram,
   NearestQuery,
   RasterRequest,
@@ -34,6 +35,8 @@ export interface ModelState {
   hasPredictedClass: boolean;
   /** Increases whenever the model's numbers change, so views can skip redrawing unchanged data. */
   version: number;
+  /** The kernel decomposing this model in the worker, once its tables are allocated. */
+  kernel: KernelKind | null;
 }
 
 /** A grouping of the samples: codes[i] indexes categories (NaN = no cohort). */
@@ -117,9 +120,17 @@ export class Session {
           labels: new Float64Array(message.nSamples).fill(NaN),
           hasLabels: false,
           hasPredictedClass: false,
-          version: 0
+          version: 0,
+          kernel: null
         });
-        this.enqueue(() => this.compute.reset(message.modelId, message.M, message.nSamples));
+        this.enqueue(async () => {
+          const kernel = await this.compute.reset(message.modelId, message.M, message.nSamples);
+          const model = this.models.get(message.modelId);
+          if (model?.dataset === message) {
+            model.kernel = kernel;
+            this.notify();
+          }
+        });
         this.notify();
         break;
       case 'chunk': {

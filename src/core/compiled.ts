@@ -56,27 +56,50 @@ export function compiledKernel(M: number): Kernel | null {
 
 // --- register kernel (M ≤ MAX_REGISTER_M) ----------------------------------------------------
 
+/** A running-sum local and the slots of sums.ts's layout it is added into after the loop. */
+export interface Accumulator {
+  readonly local: string;
+  readonly slots: readonly number[];
+}
+
+/**
+ * The register kernel's source for M, shared by the JavaScript kernel below and the WebAssembly
+ * SIMD kernel (simd.ts), so both compute the same numbers the same way.
+ */
+export interface RegisterSource {
+  /** Per-sample statements over locals, reading values[s + b] and writing at offsets o, r, a. */
+  readonly body: readonly string[];
+  /** Running sums kept in locals across samples; the sample count goes into `countSlot`. */
+  readonly accumulators: readonly Accumulator[];
+  readonly countSlot: number;
+}
+
+/** The finiteness test of a Möbius-transformed table, in the form simd.ts recognises. */
+export function finiteCheck(full: string): string {
+  // m(full) − m(full) is 0 unless m(full) is NaN or ±Infinity, i.e. unless the table is not finite.
+  return `if (${full} - ${full} !== 0) return a;`;
+}
+
+/** Adds a defined local score into the running sums; NaN marks an undefined one, left out. */
+export const ADD_DEFINED_LOCAL = 'if (localScore === localScore) { sl += localScore; sc++; }';
+
 /**
  * Per sample: load the table into locals x{b}, Möbius-transform, check finiteness, sum the order
  * masses, scale into pair shares p{b} and Shapley shares q{b}, run the pruned superset sums,
- * write every output once, in memory order, and add the sample into the running sums (sums.ts),
- * held in locals and added into `sums` (when given) once the whole call succeeded.
+ * write every output once, in memory order, and add the sample into the running sums (sums.ts).
  */
-export function registerKernel(M: number): Kernel {
+export function registerSource(M: number): RegisterSource {
   const coalitions = 1 << M;
   const x = (b: number) => `x${b}`;
   const p = (b: number) => `p${b}`;
   const q = (b: number) => `q${b}`;
-  const lines: string[] = [
-    'for (let a = 0; a < n; a++) {',
-    `const s = a * ${coalitions}, o = a * ${M}, r = a * ${M * M};`,
+  const body: string[] = [
     ...range(coalitions).map(b => `let x${b} = values[s + ${b}];`),
     ...mobiusStatements(M, x),
-    // m(full) − m(full) is 0 unless m(full) is NaN or ±Infinity, i.e. unless the table is not finite.
-    `if (x${coalitions - 1} - x${coalitions - 1} !== 0) return a;`
+    finiteCheck(x(coalitions - 1))
   ];
   for (let k = 1; k <= M; k++) {
-    lines.push(
+    body.push(
       `const om${k} = ${coalitionsOfSize(M, k).map(x).join(' + ')};`,
       `orderMass[o + ${k - 1}] = om${k};`
     );
@@ -84,32 +107,49 @@ export function registerKernel(M: number): Kernel {
   const size = range(coalitions).map(popcount);
   for (let b = 1; b < coalitions; b++) {
     if (size[b] >= 2) {
-      lines.push(`let p${b} = x${b} * ${pairWeight(size[b])};`);
+      body.push(`let p${b} = x${b} * ${pairWeight(size[b])};`);
     }
   }
   for (let b = 1; b < coalitions; b++) {
-    lines.push(`let q${b} = x${b} * ${shapleyWeight(size[b])};`);
+    body.push(`let q${b} = x${b} * ${shapleyWeight(size[b])};`);
   }
-  lines.push(...supersetStatements(M, 2, 2, p), ...supersetStatements(M, 1, 1, q));
+  body.push(...supersetStatements(M, 2, 2, p), ...supersetStatements(M, 1, 1, q));
   const pair = (i: number, j: number) => p((1 << i) | (1 << j));
-  lines.push(...outputStatements(M, pair, i => q(1 << i)));
+  body.push(...outputStatements(M, pair, i => q(1 << i)));
   const sums = runningSums(M, pair, i => q(1 << i));
-  lines.unshift(...sums.declare);
-  lines.push(...sums.add, '}', ...sums.flush, 'return -1;');
+  body.push(...sums.add);
+  return { body, accumulators: sums.accumulators, countSlot: sumsLayout(M).count };
+}
+
+/**
+ * The register kernel as JavaScript. The running sums stay in locals and are added into `sums`
+ * (when given) after the loop: a call stopped by a non-finite table returns before that, so a
+ * failed chunk adds nothing.
+ */
+export function registerKernel(M: number): Kernel {
+  const { body, accumulators, countSlot } = registerSource(M);
+  const lines = [
+    `let ${accumulators.map(t => `${t.local} = 0`).join(', ')};`,
+    'for (let a = 0; a < n; a++) {',
+    `const s = a * ${1 << M}, o = a * ${M}, r = a * ${M * M};`,
+    ...body,
+    '}',
+    'if (sums) {',
+    ...accumulators.flatMap(t => t.slots.map(slot => `sums[${slot}] += ${t.local};`)),
+    `sums[${countSlot}] += n;`,
+    '}',
+    'return -1;'
+  ];
   const params = ['values', 'n', 'shapley', 'matrices', 'local', 'orderMass', 'sums'];
   return compileFunction<Kernel>(params, lines, `M${M}-register`);
 }
 
-/**
- * Statements that keep sums.ts's running sums in locals: declared before the loop, added to once
- * per sample (after outputStatements), and added into `sums` after the loop. A call stopped by a
- * non-finite table returns before the flush, so a failed chunk adds nothing.
- */
+/** The running sums of sums.ts as locals: what each adds per sample, and where it goes. */
 function runningSums(
   M: number,
   pair: (i: number, j: number) => string,
   phi: (i: number) => string
-): { declare: string[]; add: string[]; flush: string[] } {
+): { accumulators: Accumulator[]; add: string[] } {
   const at = sumsLayout(M);
   const terms: { local: string; value: string; slots: number[] }[] = [];
   for (let i = 0; i < M; i++) {
@@ -125,19 +165,11 @@ function runningSums(
     terms.push({ local: `sa${k}`, value: `Math.abs(om${k})`, slots: [at.orderAbs + k - 1] });
   }
   return {
-    declare: [`let ${[...terms.map(t => t.local), 'sl', 'sc'].map(v => `${v} = 0`).join(', ')};`],
-    add: [
-      ...terms.map(t => `${t.local} += ${t.value};`),
-      // NaN marks an undefined local score: left out of the sum and the count.
-      'if (localScore === localScore) { sl += localScore; sc++; }'
+    accumulators: [
+      ...terms,
+      { local: 'sl', slots: [at.localSum] },
+      { local: 'sc', slots: [at.localCount] }
     ],
-    flush: [
-      'if (sums) {',
-      ...terms.flatMap(t => t.slots.map(slot => `sums[${slot}] += ${t.local};`)),
-      `sums[${at.localSum}] += sl;`,
-      `sums[${at.localCount}] += sc;`,
-      `sums[${at.count}] += n;`,
-      '}'
-    ]
+    add: [...terms.map(t => `${t.local} += ${t.value};`), ADD_DEFINED_LOCAL]
   };
 }

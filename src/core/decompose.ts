@@ -3,6 +3,7 @@
  */
 import { compiledKernel, MAX_REGISTER_M } from './compiled';
 import { addToSums, allocateSums } from './sums';
+import { decomposeInArena } from './tables';
 import { genericKernel } from './kernels';
 import { checkModalityCount, checkValueTable, throwNonFinite } from './validate';
 
@@ -73,26 +74,45 @@ export function decomposeInto(
       `sums: expected running sums for M = ${M} (${allocateSums(M).length} numbers), got ${sums.length}`
     );
   }
-  const compiled = compiledKernel(M);
-  const kernel = compiled ?? genericKernel(M);
   const part = slicePerSample(out, start, n);
-  const kernelSums = sums !== undefined && compiled !== null && M <= MAX_REGISTER_M ? sums : null;
-  const bad = kernel(
-    values,
-    n,
-    part.shapley,
-    part.matrices,
-    part.local,
-    part.orderMass,
-    kernelSums
-  );
-  if (bad >= 0) {
-    throwNonFinite(values, bad, 2 ** M);
-  }
-  if (sums !== undefined && kernelSums === null) {
-    addToSums(part, sums);
+  if (!decomposeInArena(values, M, part, sums)) {
+    decomposeWithJavaScript(values, M, part, sums, 0);
   }
   return n;
+}
+
+/**
+ * Decomposes samples `from` … of `values` into the same samples of `part` with the compiled
+ * kernel (or the generic one where compiling is forbidden), adding them into `sums` when given.
+ * Throws on a non-finite table, naming its index in `values`; then nothing is added into `sums`.
+ */
+export function decomposeWithJavaScript(
+  values: Float64Array,
+  M: number,
+  part: PerSample,
+  sums: Float64Array | undefined,
+  from: number
+): void {
+  const compiled = compiledKernel(M);
+  const kernel = compiled ?? genericKernel(M);
+  const rest = slicePerSample(part, from, part.n - from);
+  // Only the register kernels sum as they go; the others are summed after they succeed.
+  const sumsInside = compiled !== null && M <= MAX_REGISTER_M;
+  const bad = kernel(
+    values.subarray(from << M),
+    rest.n,
+    rest.shapley,
+    rest.matrices,
+    rest.local,
+    rest.orderMass,
+    sumsInside ? (sums ?? null) : null
+  );
+  if (bad >= 0) {
+    throwNonFinite(values, from + bad, 2 ** M);
+  }
+  if (sums !== undefined && !sumsInside) {
+    addToSums(rest, sums);
+  }
 }
 
 /** Views (no copies) of samples start … start + n − 1 of `out`. */

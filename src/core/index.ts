@@ -4,6 +4,8 @@
  */
 export { allocatePerSample, decomposeAll, decomposeInto } from './decompose';
 export type { PerSample } from './decompose';
+export { allocateTables, usesSimd } from './tables';
+export type { Tables } from './tables';
 export { aggregate, matrixShares } from './aggregate';
 export { aggregateOfSums, allocateSums, meanAbsoluteOrderMass } from './sums';
 export type { Aggregate, Subset } from './aggregate';

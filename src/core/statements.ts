@@ -97,6 +97,9 @@ export function shapleyWeight(size: number): number {
   return 1 / size;
 }
 
+/** The local score from the sums of |Φ|, in the form simd.ts recognises. */
+export const LOCAL_SCORE = 'const localScore = total === 0 ? NaN : offDiagonal / total;';
+
 /**
  * Φ (row-major, diagonal Φ_ii = φ_i − Σ_{j≠i} Φ_ij), φ and the local score of sample a, from the
  * names of Φ_ij (i < j) and φ_i (each is read several times). Offsets: o = a·M, r = a·M². Leaves
@@ -129,7 +132,7 @@ export function outputStatements(
       .map(i => `Math.abs(d${i})`)
       .join(' + ')};`,
     // Exactly 0 means the model ignores every modality: undefined, never a silent 0/0 (SPEC §2).
-    'const localScore = total === 0 ? NaN : offDiagonal / total;',
+    LOCAL_SCORE,
     'local[a] = localScore;'
   );
   return statements;

@@ -5,6 +5,12 @@
 import { Widget } from '@lumino/widgets';
 import type { DashboardSource } from './types';
 
+const KERNEL_NAMES: Record<string, string> = {
+  simd: 'WebAssembly SIMD, two samples per instruction',
+  javascript: 'JavaScript',
+  pending: 'not chosen yet'
+};
+
 export class StatusBar extends Widget {
   private readonly progressText: HTMLElement;
   private readonly progressBar: HTMLProgressElement;
@@ -52,6 +58,10 @@ export class StatusBar extends Widget {
       this.progressBar.value = running.progress.done;
     }
     this.progressText.textContent = lines.join(' · ');
+    // Which kernel decomposes the values: for users checking speed, and for the browser tests.
+    const kernels = [...new Set([...session.models.values()].map(m => m.kernel ?? 'pending'))];
+    this.node.dataset.kernel = kernels.join(' ');
+    this.progressText.title = `decomposition kernel: ${kernels.map(k => KERNEL_NAMES[k]).join(', ')}`;
     this.errorText.textContent = session.error ?? '';
     this.errorText.hidden = !session.error;
   }

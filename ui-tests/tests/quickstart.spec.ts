@@ -63,6 +63,8 @@ test('quickstart renders the widget with the score Python computes', async ({ pa
 
   // The decomposition ran in the web worker, not on the page's main thread.
   await expect(widget).toHaveAttribute('data-compute', 'worker');
+  // … with the WebAssembly SIMD kernel (core/simd.ts), not the JavaScript fallback.
+  await expect(widget.locator('.intershap-status')).toHaveAttribute('data-kernel', 'simd');
   await saveScreenshot(widget, 'quickstart-widget.png');
   expect(pageErrors).toEqual([]);
 });

@@ -56,6 +56,12 @@ describe('ComputeEngine', () => {
     expectAggregateOf(part, [10, 20]);
   });
 
+  it('says which kernel will decompose a model: SIMD up to M = 7, JavaScript above', () => {
+    const engine = new ComputeEngine();
+    expect(engine.handle({ op: 'reset', modelId: 'a', M: 3, nSamples: 5 })).toBe('simd');
+    expect(engine.handle({ op: 'reset', modelId: 'b', M: 9, nSamples: 5 })).toBe('javascript');
+  });
+
   it('aggregates correctly after a chunk re-sends samples it already had', () => {
     const engine = engineWith(250);
     // Samples 200 … 299 again: 200 … 249 are replaced, 250 … 299 are new.

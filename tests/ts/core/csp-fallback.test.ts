@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { decomposeAll } from '../../../src/core';
+import {
+  aggregate,
+  aggregateOfSums,
+  allocateSums,
+  allocateTables,
+  decomposeAll,
+  decomposeInto,
+  usesSimd
+} from '../../../src/core';
 import { compiledKernel } from '../../../src/core/compiled';
 import { expectAllClose, flatValues, loadGolden, naiveMatrix, randomTables } from './helpers';
 
@@ -37,5 +45,45 @@ describe('when a Content-Security-Policy forbids new Function', () => {
       const Φ = per.matrices.subarray(a * M * M, (a + 1) * M * M);
       expectAllClose(Φ, naiveMatrix(v, M), 1e-10, `M=${M} Φ`);
     }
+  });
+});
+
+describe('when WebAssembly is missing', () => {
+  const realWebAssembly = globalThis.WebAssembly;
+  afterEach(() => {
+    globalThis.WebAssembly = realWebAssembly;
+  });
+
+  it('allocateTables gives ordinary arrays and the JavaScript kernel gives the same numbers', () => {
+    (globalThis as { WebAssembly?: unknown }).WebAssembly = undefined;
+    const values = randomTables(5, 4, 8);
+    const tables = allocateTables(4, 5);
+    expect(usesSimd(tables)).toBe(false);
+    tables.values.set(values);
+    decomposeInto(tables.values, 4, tables.per, 0);
+    expect(Array.from(tables.per.matrices)).toEqual(Array.from(decomposeAll(values, 4).matrices));
+  });
+});
+
+describe('when only WebAssembly may be compiled (no new Function)', () => {
+  it('the SIMD kernel runs, and the generic kernel finishes an odd last sample and its sums', () => {
+    forbidCompiling();
+    const M = 3;
+    const values = randomTables(7, M, 12);
+    const tables = allocateTables(M, 7);
+    expect(usesSimd(tables)).toBe(true);
+    tables.values.set(values);
+    const sums = allocateSums(M);
+    decomposeInto(tables.values, M, tables.per, 0, sums);
+    globalThis.Function = realFunction;
+    const reference = decomposeAll(values, M);
+    expectAllClose(tables.per.matrices, reference.matrices, 1e-12, 'matrices');
+    expect(aggregateOfSums(M, sums).n).toBe(7);
+    expectAllClose(
+      aggregateOfSums(M, sums).meanMatrix,
+      aggregate(reference).meanMatrix,
+      1e-12,
+      'mean matrix'
+    );
   });
 });
