@@ -19,6 +19,9 @@
  *
  * Where `new Function` is forbidden (a Content-Security-Policy without 'unsafe-eval') compiling
  * fails and decomposeAll falls back to the generic kernel: same results up to summation order.
+ *
+ * The register kernel's statements are also translated into WebAssembly SIMD (simd.ts), which
+ * runs instead on tables in WebAssembly memory (tables.ts), as the worker keeps them.
  */
 import { blockedKernel } from './blocked';
 import { popcount } from './coalitions';
