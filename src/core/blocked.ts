@@ -250,12 +250,8 @@ function compileFinish(layout: Split): Finish {
         .filter(j => j > i)
         .map(j => `const h${i}_${j} = ${sumTree(pairTerms(layout, i, j).map(pairShare))};`)
     ),
-    ...range(M).map(i => `const f${i} = ${sumTree(shapleyTerms(layout, i).map(shapleyShare))};`),
-    ...outputStatements(
-      M,
-      (i, j) => `h${i}_${j}`,
-      i => `f${i}`
-    ),
+    ...range(M).map(i => `const g${i} = ${sumTree(shapleyTerms(layout, i).map(shapleyShare))};`),
+    ...outputStatements(M, (i, j) => `h${i}_${j}`, { phi: i => `g${i}` }),
     ...range(M).map(k => `orderMass[o + ${k}] = mass[${k + 1}];`)
   ];
   const params = ['pairShares', 'shapleyShares', 'mass', 'shapley', 'matrices', 'local'];

@@ -30,10 +30,10 @@ import { sumsLayout } from './sums';
 import {
   coalitionsOfSize,
   compileFunction,
+  diagonalWeight,
   mobiusStatements,
   outputStatements,
   pairWeight,
-  shapleyWeight,
   range,
   supersetStatements
 } from './statements';
@@ -88,14 +88,13 @@ export const ADD_DEFINED_LOCAL = 'if (localScore === localScore) { sl += localSc
 
 /**
  * Per sample: load the table into locals x{b}, Möbius-transform, check finiteness, sum the order
- * masses, scale into pair shares p{b} and Shapley shares q{b}, run the pruned superset sums,
- * write every output once, in memory order, and add the sample into the running sums (sums.ts).
+ * masses, scale into pair shares p{b} and main-effect shares u{b}, run the pruned superset sums
+ * (Φ_ij and Φ_ii; φ_i is the row sum), write every output once, in memory order, and add the sample into the running sums (sums.ts).
  */
 export function registerSource(M: number): RegisterSource {
   const coalitions = 1 << M;
   const x = (b: number) => `x${b}`;
   const p = (b: number) => `p${b}`;
-  const q = (b: number) => `q${b}`;
   const body: string[] = [
     ...range(coalitions).map(b => `let x${b} = values[s + ${b}];`),
     ...mobiusStatements(M, x),
@@ -113,13 +112,20 @@ export function registerSource(M: number): RegisterSource {
       body.push(`let p${b} = x${b} * ${pairWeight(size[b])};`);
     }
   }
+  // Main-effect shares u{b}: a single's is m itself (x{b}, updated in place), a pair's is 0.
+  const u = (b: number) => (size[b] === 1 ? x(b) : `u${b}`);
   for (let b = 1; b < coalitions; b++) {
-    body.push(`let q${b} = x${b} * ${shapleyWeight(size[b])};`);
+    if (size[b] >= 3) {
+      body.push(`let u${b} = x${b} * ${diagonalWeight(size[b])};`);
+    }
   }
-  body.push(...supersetStatements(M, 2, 2, p), ...supersetStatements(M, 1, 1, q));
+  body.push(
+    ...supersetStatements(M, 2, 2, p),
+    ...supersetStatements(M, 1, 1, u, b => size[b] === 2)
+  );
   const pair = (i: number, j: number) => p((1 << i) | (1 << j));
-  body.push(...outputStatements(M, pair, i => q(1 << i)));
-  const sums = runningSums(M, pair, i => q(1 << i));
+  body.push(...outputStatements(M, pair, { diagonal: i => u(1 << i) }));
+  const sums = runningSums(M, pair, i => `f${i}`);
   body.push(...sums.add);
   return { body, accumulators: sums.accumulators, countSlot: sumsLayout(M).count };
 }

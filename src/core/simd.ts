@@ -177,8 +177,8 @@ const BINARY: Record<string, number> = {
 };
 
 /**
- * Pushes an expression of the statements' grammar: names, numbers, + − × ÷, parentheses and
- * Math.abs(…), with the usual precedence and left-to-right association (as JavaScript evaluates
+ * Pushes an expression of the statements' grammar: names, numbers (negative ones too), + − × ÷,
+ * parentheses and Math.abs(…), with the usual precedence and left-to-right association (as JavaScript evaluates
  * them, so the lanes round as the JavaScript kernel does).
  */
 function expression(out: Emitter, text: string): void {
@@ -194,6 +194,8 @@ function expression(out: Emitter, text: string): void {
       sum();
       at++;
       out.simd(SIMD.abs);
+    } else if (token === '-' && /^\d/.test(tokens[at] ?? '')) {
+      out.splat(-Number(tokens[at++])); // a negative weight, as JavaScript reads the literal
     } else if (/^\d/.test(token)) {
       out.splat(Number(token));
     } else {

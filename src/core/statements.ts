@@ -58,14 +58,25 @@ export function supersetStatements(
   bits: number,
   keep: number,
   minSize: number,
-  name: (b: number) => string
+  name: (b: number) => string,
+  startsZero: (b: number) => boolean = () => false
 ): string[] {
   const statements: string[] = [];
+  // Entries known to be 0 are not declared: an addition from one is skipped, and the first
+  // addition into one declares it.
+  const zero = new Set(range(1 << bits).filter(startsZero));
   for (let h = bits - 1; h >= 0; h--) {
     const bit = 1 << h;
     for (let s = 0; s < 1 << bits; s++) {
       if (!(s & bit) && popcount(s >> h) <= keep && popcount(s) >= minSize) {
-        statements.push(`${name(s)} += ${name(s | bit)};`);
+        if (zero.has(s | bit)) {
+          continue;
+        }
+        if (zero.delete(s)) {
+          statements.push(`let ${name(s)} = ${name(s | bit)};`);
+        } else {
+          statements.push(`${name(s)} += ${name(s | bit)};`);
+        }
       }
     }
   }
@@ -97,18 +108,28 @@ export function shapleyWeight(size: number): number {
   return 1 / size;
 }
 
+/**
+ * The weight that turns m(T), |T| = k ≥ 1, into its share of each main effect Φ_ii, i ∈ T:
+ * Φ_ii = φ_i − Σ_{j≠i} Φ_ij = Σ_{T∋i} m(T)·(1/k − [k ≥ 2]/2), so 1 for k = 1, 0 for k = 2 and
+ * (2 − k)/(2k) above.
+ */
+export function diagonalWeight(size: number): number {
+  return size === 1 ? 1 : (2 - size) / (2 * size);
+}
+
 /** The local score from the sums of |Φ|, in the form simd.ts recognises. */
 export const LOCAL_SCORE = 'const localScore = total === 0 ? NaN : offDiagonal / total;';
 
 /**
- * Φ (row-major, diagonal Φ_ii = φ_i − Σ_{j≠i} Φ_ij), φ and the local score of sample a, from the
- * names of Φ_ij (i < j) and φ_i (each is read several times). Offsets: o = a·M, r = a·M². Leaves
- * the diagonal in d0 … d(M−1) and the local score in localScore.
+ * Φ (row-major), φ and the local score of sample a, from the names of Φ_ij (i < j) and either
+ * φ_i (then Φ_ii = φ_i − Σ_{j≠i} Φ_ij) or Φ_ii (then φ_i = Φ_ii + Σ_{j≠i} Φ_ij); each name is
+ * read several times. Offsets: o = a·M, r = a·M². Leaves the diagonal in d0 … d(M−1), φ in
+ * f0 … f(M−1) and the local score in localScore.
  */
 export function outputStatements(
   M: number,
   pair: (i: number, j: number) => string,
-  phi: (i: number) => string
+  given: { phi: (i: number) => string } | { diagonal: (i: number) => string }
 ): string[] {
   const statements: string[] = [];
   const offDiagonal: string[] = [];
@@ -119,11 +140,16 @@ export function outputStatements(
   }
   const h = (i: number, j: number) => (i < j ? pair(i, j) : pair(j, i));
   for (let i = 0; i < M; i++) {
-    const partners = range(M).filter(j => j !== i);
+    const partners = range(M)
+      .filter(j => j !== i)
+      .map(j => h(i, j))
+      .join(' + ');
     statements.push(
-      `const d${i} = ${phi(i)} - (${partners.map(j => h(i, j)).join(' + ')});`,
+      ...('phi' in given
+        ? [`const f${i} = ${given.phi(i)};`, `const d${i} = f${i} - (${partners});`]
+        : [`const d${i} = ${given.diagonal(i)};`, `const f${i} = d${i} + (${partners});`]),
       ...range(M).map(j => `matrices[r + ${i * M + j}] = ${i === j ? `d${i}` : h(i, j)};`),
-      `shapley[o + ${i}] = ${phi(i)};`
+      `shapley[o + ${i}] = f${i};`
     );
   }
   statements.push(
