@@ -99,7 +99,7 @@ export function decomposeWithJavaScript(
   // Only the register kernels sum as they go; the others are summed after they succeed.
   const sumsInside = compiled !== null && M <= MAX_REGISTER_M;
   const bad = kernel(
-    values.subarray(from << M),
+    values.subarray(from * 2 ** M),
     rest.n,
     rest.shapley,
     rest.matrices,

@@ -40,7 +40,7 @@ export function allocateTables(M: number, n: number): Tables {
       `n: expected a non-negative integer number of samples, got ${describe(n)}`
     );
   }
-  const lengths = [n << M, n * M, n * M * M, n, n * M, allocateSums(M).length];
+  const lengths = [n * 2 ** M, n * M, n * M * M, n, n * M, allocateSums(M).length];
   const bytes = 8 * lengths.reduce((total, length) => total + length, 0);
   if (M <= MAX_REGISTER_M && bytes <= MAX_MEMORY_BYTES && typeof WebAssembly === 'object') {
     try {
@@ -60,7 +60,7 @@ export function allocateTables(M: number, n: number): Tables {
       // No memory of that size here: ordinary arrays below.
     }
   }
-  return { values: new Float64Array(n << M), per: allocatePerSample(M, n) };
+  return { values: new Float64Array(n * 2 ** M), per: allocatePerSample(M, n) };
 }
 
 /** Whether `tables` lie in WebAssembly memory, where decomposeInto runs the SIMD kernel. */
