@@ -3,7 +3,7 @@
  *
  * For each M, on the same random value tables, it measures samples/s of:
  * - the core as the worker runs it while values stream in: decomposeInto the model's tables
- *   (allocateTables: WebAssembly memory, so the SIMD kernel runs for M ≤ 7), adding into the
+ *   (allocateTables: WebAssembly memory, so the SIMD kernel runs for M ≤ 10), adding into the
  *   running sums (core/sums.ts), then the whole-set aggregate from them;
  * - the same with ordinary typed arrays, where the JavaScript kernel runs;
  * - the same with the aggregate as a pass over the per-sample arrays, as a selection or a cohort

@@ -86,7 +86,7 @@ export function decomposeInto(
  * kernel (or the generic one where compiling is forbidden), adding them into `sums` when given.
  * Throws on a non-finite table, naming its index in `values`; then nothing is added into `sums`.
  */
-export function decomposeWithJavaScript(
+function decomposeWithJavaScript(
   values: Float64Array,
   M: number,
   part: PerSample,

@@ -3,14 +3,13 @@
  * SIMD kernel (simd.ts) reads and writes them where they are: no copy in or out per chunk. The
  * worker keeps its tables here; decomposeInto recognises them and runs the SIMD kernel.
  *
- * Where WebAssembly SIMD is unavailable, for M above the register kernels' range, or for tables
+ * Where WebAssembly SIMD is unavailable, for M above MAX_SIMD_M (10), or for tables
  * over MAX_MEMORY_BYTES, the arrays are ordinary typed arrays and the JavaScript kernels run.
  */
-import { MAX_REGISTER_M } from './compiled';
-import { allocatePerSample, decomposeWithJavaScript, PerSample } from './decompose';
-import { SimdKernel, simdKernel } from './simd';
+import { allocatePerSample, PerSample } from './decompose';
+import { MAX_SIMD_M, SimdKernel, simdKernel } from './simd';
 import { allocateSums } from './sums';
-import { checkModalityCount, describe } from './validate';
+import { checkModalityCount, describe, throwNonFinite } from './validate';
 
 /** Value tables (N × 2^M, bitmask order) and the per-sample results decomposed from them. */
 export interface Tables {
@@ -25,12 +24,20 @@ export const MAX_MEMORY_BYTES = 2 ** 30;
 const PAGE_BYTES = 65536;
 
 interface Arena {
+  readonly M: number;
   readonly kernel: SimdKernel;
   /** Running sums the SIMD kernel adds into, inside the memory; added into the caller's after. */
   readonly scratch: Float64Array;
+  /** Room for one pair of samples: a lone sample is decomposed as a pair with itself. */
+  readonly pair: Tables & { readonly sums: Float64Array };
 }
 
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** Lengths of the arrays for n samples: values, shapley, matrices, local, orderMass. */
+function lengthsFor(M: number, n: number): number[] {
+  return [n * 2 ** M, n * M, n * M * M, n, n * M];
+}
 
 /** Zeroed tables for n samples of M modalities, in WebAssembly memory where the SIMD kernel runs. */
 export function allocateTables(M: number, n: number): Tables {
@@ -40,27 +47,35 @@ export function allocateTables(M: number, n: number): Tables {
       `n: expected a non-negative integer number of samples, got ${describe(n)}`
     );
   }
-  const lengths = [n * 2 ** M, n * M, n * M * M, n, n * M, allocateSums(M).length];
+  const sumsLength = allocateSums(M).length;
+  const lengths = [...lengthsFor(M, n), sumsLength, ...lengthsFor(M, 2), sumsLength];
   const bytes = 8 * lengths.reduce((total, length) => total + length, 0);
-  if (M <= MAX_REGISTER_M && bytes <= MAX_MEMORY_BYTES && typeof WebAssembly === 'object') {
+  if (M <= MAX_SIMD_M && bytes <= MAX_MEMORY_BYTES && typeof WebAssembly === 'object') {
     try {
       const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE_BYTES) });
       const kernel = simdKernel(M, memory);
       if (kernel !== null) {
         let offset = 0;
-        const [values, shapley, matrices, local, orderMass, scratch] = lengths.map(length => {
+        const arrays = lengths.map(length => {
           const array = new Float64Array(memory.buffer, offset, length);
           offset += 8 * length;
           return array;
         });
-        arenas.set(memory.buffer, { kernel, scratch });
-        return { values, per: { M, n, shapley, matrices, local, orderMass } };
+        const tables = asTables(M, n, arrays.slice(0, 5));
+        const pair = { ...asTables(M, 2, arrays.slice(6, 11)), sums: arrays[11] };
+        arenas.set(memory.buffer, { M, kernel, scratch: arrays[5], pair });
+        return tables;
       }
     } catch {
       // No memory of that size here: ordinary arrays below.
     }
   }
   return { values: new Float64Array(n * 2 ** M), per: allocatePerSample(M, n) };
+}
+
+function asTables(M: number, n: number, arrays: Float64Array[]): Tables {
+  const [values, shapley, matrices, local, orderMass] = arrays;
+  return { values, per: { M, n, shapley, matrices, local, orderMass } };
 }
 
 /** Whether `tables` lie in WebAssembly memory, where decomposeInto runs the SIMD kernel. */
@@ -96,24 +111,61 @@ export function decomposeInArena(
   }
   const n = part.n;
   arena.scratch.fill(0);
-  const done = arena.kernel(
-    values.byteOffset,
-    n,
-    part.shapley.byteOffset,
-    part.matrices.byteOffset,
-    part.local.byteOffset,
-    part.orderMass.byteOffset,
-    arena.scratch.byteOffset
-  );
-  // A pair with a non-finite table, or the odd last sample: the JavaScript kernel takes over
-  // from there, writing what is valid and naming the bad sample, as decomposeInto promises.
-  if (done < n) {
-    decomposeWithJavaScript(values, M, part, arena.scratch, done);
+  const done = run(arena, values, part, n, arena.scratch);
+  // Left: the lone last sample, or a pair with a non-finite table. One by one, each as a pair
+  // with itself, so a sample's numbers never depend on where a chunk starts or ends.
+  for (let a = done; a < n; a++) {
+    if (!decomposeAlone(arena, values, part, a)) {
+      throwNonFinite(values, a, 2 ** M);
+    }
   }
   if (sums !== undefined) {
     for (let k = 0; k < sums.length; k++) {
       sums[k] += arena.scratch[k];
     }
+  }
+  return true;
+}
+
+/** The SIMD kernel on n samples of `values` into `out`, adding into `sums`: see SimdKernel. */
+function run(
+  arena: Arena,
+  values: Float64Array,
+  out: PerSample,
+  n: number,
+  sums: Float64Array
+): number {
+  return arena.kernel(
+    values.byteOffset,
+    n,
+    out.shapley.byteOffset,
+    out.matrices.byteOffset,
+    out.local.byteOffset,
+    out.orderMass.byteOffset,
+    sums.byteOffset
+  );
+}
+
+/**
+ * Sample a as the pair (a, a): writes its numbers and adds half the pair's running sums (exact:
+ * the two lanes hold the same numbers). False, with nothing written, if its table is not finite.
+ */
+function decomposeAlone(arena: Arena, values: Float64Array, part: PerSample, a: number): boolean {
+  const { M, pair } = arena;
+  const width = 2 ** M;
+  const table = values.subarray(a * width, (a + 1) * width);
+  pair.values.set(table);
+  pair.values.set(table, width);
+  pair.sums.fill(0);
+  if (run(arena, pair.values, pair.per, 2, pair.sums) < 2) {
+    return false;
+  }
+  part.shapley.set(pair.per.shapley.subarray(0, M), a * M);
+  part.matrices.set(pair.per.matrices.subarray(0, M * M), a * M * M);
+  part.local[a] = pair.per.local[0];
+  part.orderMass.set(pair.per.orderMass.subarray(0, M), a * M);
+  for (let k = 0; k < pair.sums.length; k++) {
+    arena.scratch[k] += pair.sums[k] / 2;
   }
   return true;
 }

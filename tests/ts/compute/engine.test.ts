@@ -56,10 +56,10 @@ describe('ComputeEngine', () => {
     expectAggregateOf(part, [10, 20]);
   });
 
-  it('says which kernel will decompose a model: SIMD up to M = 7, JavaScript above', () => {
+  it('says which kernel will decompose a model: SIMD up to M = 10, JavaScript above', () => {
     const engine = new ComputeEngine();
     expect(engine.handle({ op: 'reset', modelId: 'a', M: 3, nSamples: 5 })).toBe('simd');
-    expect(engine.handle({ op: 'reset', modelId: 'b', M: 9, nSamples: 5 })).toBe('javascript');
+    expect(engine.handle({ op: 'reset', modelId: 'b', M: 11, nSamples: 5 })).toBe('javascript');
   });
 
   it('aggregates correctly after a chunk re-sends samples it already had', () => {

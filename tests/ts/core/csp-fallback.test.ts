@@ -66,7 +66,7 @@ describe('when WebAssembly is missing', () => {
 });
 
 describe('when only WebAssembly may be compiled (no new Function)', () => {
-  it('the SIMD kernel runs, and the generic kernel finishes an odd last sample and its sums', () => {
+  it('the SIMD kernel still decomposes every sample, the odd last one too, and sums them', () => {
     forbidCompiling();
     const M = 3;
     const values = randomTables(7, M, 12);
