@@ -22,8 +22,9 @@
  *
  * The kernel works on tables in one WebAssembly.Memory (allocateTables in tables.ts); for any
  * other arrays decomposeInto runs the JavaScript kernel. Where WebAssembly or SIMD is missing or
- * forbidden (a Content-Security-Policy without 'wasm-unsafe-eval', or Chromium's limit on
- * synchronous compiling on the main thread) compiling fails and the JavaScript kernel runs.
+ * forbidden (a Content-Security-Policy without 'wasm-unsafe-eval', or a browser that will not
+ * compile synchronously; Chromium here compiles these modules on the main thread too) compiling
+ * fails and the JavaScript kernel runs.
  */
 import { ADD_DEFINED_LOCAL, finiteCheck, registerSource } from './compiled';
 import { LOCAL_SCORE } from './statements';
