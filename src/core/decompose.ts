@@ -76,42 +76,41 @@ export function decomposeInto(
   }
   const part = slicePerSample(out, start, n);
   if (!decomposeInArena(values, M, part, sums)) {
-    decomposeWithJavaScript(values, M, part, sums, 0);
+    decomposeWithJavaScript(values, M, part, sums);
   }
   return n;
 }
 
 /**
- * Decomposes samples `from` … of `values` into the same samples of `part` with the compiled
- * kernel (or the generic one where compiling is forbidden), adding them into `sums` when given.
- * Throws on a non-finite table, naming its index in `values`; then nothing is added into `sums`.
+ * Decomposes `values` into `part` with the compiled kernel (or the generic one where compiling is
+ * forbidden), adding the samples into `sums` when given. Throws on a non-finite table; then
+ * nothing is added into `sums`.
  */
 function decomposeWithJavaScript(
   values: Float64Array,
   M: number,
   part: PerSample,
-  sums: Float64Array | undefined,
-  from: number
+  sums: Float64Array | undefined
 ): void {
   const compiled = compiledKernel(M);
   const kernel = compiled ?? genericKernel(M);
-  const rest = slicePerSample(part, from, part.n - from);
   // Only the register kernels sum as they go; the others are summed after they succeed.
   const sumsInside = compiled !== null && M <= MAX_REGISTER_M;
+  const { shapley, matrices, local, orderMass } = part;
   const bad = kernel(
-    values.subarray(from * 2 ** M),
-    rest.n,
-    rest.shapley,
-    rest.matrices,
-    rest.local,
-    rest.orderMass,
+    values,
+    part.n,
+    shapley,
+    matrices,
+    local,
+    orderMass,
     sumsInside ? (sums ?? null) : null
   );
   if (bad >= 0) {
-    throwNonFinite(values, from + bad, 2 ** M);
+    throwNonFinite(values, bad, 2 ** M);
   }
   if (sums !== undefined && !sumsInside) {
-    addToSums(rest, sums);
+    addToSums(part, sums);
   }
 }
 
