@@ -43,17 +43,27 @@ export function aggregate(per: PerSample, subset?: Subset): Aggregate {
   addRows(matrixSum, per.matrices, indices, count);
   addRows(shapleySum, per.shapley, indices, count);
   addRows(orderSum, per.orderMass, indices, count);
-  let localSum = 0;
-  let localCount = 0;
+  const { sum: localSum, count: localCount } = sumDefinedLocals(per.local, indices, count);
+  return finishAggregate(M, count, matrixSum, shapleySum, orderSum, localSum, localCount);
+}
+
+/** The sum and number of the defined local scores among the first `count` selected samples. */
+export function sumDefinedLocals(
+  local: Float64Array,
+  indices: ArrayLike<number> | null,
+  count: number
+): { sum: number; count: number } {
+  let sum = 0;
+  let defined = 0;
   for (let r = 0; r < count; r++) {
-    const local = per.local[indices === null ? r : indices[r]];
+    const score = local[indices === null ? r : indices[r]];
     // NaN marks an undefined local score; it is left out of the mean and counted instead.
-    if (local === local) {
-      localSum += local;
-      localCount++;
+    if (score === score) {
+      sum += score;
+      defined++;
     }
   }
-  return finishAggregate(M, count, matrixSum, shapleySum, orderSum, localSum, localCount);
+  return { sum, count: defined };
 }
 
 /**
@@ -167,7 +177,7 @@ function maskIndices(mask: Uint8Array, n: number): Int32Array {
  * sum[j] += Σ_r rows[row_r · width + j] over the first `count` selected rows (row_r = r when
  * `selected` is null), width = sum.length.
  */
-function addRows(
+export function addRows(
   sum: Float64Array,
   rows: Float64Array,
   selected: ArrayLike<number> | null,

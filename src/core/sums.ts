@@ -12,7 +12,7 @@
  * Layout, for M modalities: Σ Φ (M², row-major) | Σ φ (M) | Σ Mass_k (M) | Σ |Mass_k| (M) |
  * Σ of the defined local scores | number of defined local scores | number of samples.
  */
-import { Aggregate, finishAggregate } from './aggregate';
+import { addRows, Aggregate, finishAggregate, sumDefinedLocals } from './aggregate';
 import { PerSample } from './decompose';
 
 /** Offsets of each part of the running sums for M modalities. */
@@ -42,34 +42,18 @@ export function allocateSums(M: number): Float64Array {
 export function addToSums(per: PerSample, sums: Float64Array): void {
   const { M, n } = per;
   const at = sumsLayout(M);
-  addColumns(sums, at.matrix, per.matrices, M * M, n, false);
-  addColumns(sums, at.shapley, per.shapley, M, n, false);
-  addColumns(sums, at.order, per.orderMass, M, n, false);
-  addColumns(sums, at.orderAbs, per.orderMass, M, n, true);
+  addRows(sums.subarray(at.matrix, at.shapley), per.matrices, null, n);
+  addRows(sums.subarray(at.shapley, at.order), per.shapley, null, n);
+  addRows(sums.subarray(at.order, at.orderAbs), per.orderMass, null, n);
   for (let a = 0; a < n; a++) {
-    const local = per.local[a];
-    if (local === local) {
-      sums[at.localSum] += local;
-      sums[at.localCount]++;
+    for (let k = 0; k < M; k++) {
+      sums[at.orderAbs + k] += Math.abs(per.orderMass[a * M + k]);
     }
   }
+  const locals = sumDefinedLocals(per.local, null, n);
+  sums[at.localSum] += locals.sum;
+  sums[at.localCount] += locals.count;
   sums[at.count] += n;
-}
-
-function addColumns(
-  sums: Float64Array,
-  offset: number,
-  rows: Float64Array,
-  width: number,
-  n: number,
-  absolute: boolean
-): void {
-  for (let a = 0; a < n; a++) {
-    for (let j = 0; j < width; j++) {
-      const x = rows[a * width + j];
-      sums[offset + j] += absolute ? Math.abs(x) : x;
-    }
-  }
 }
 
 /** The aggregate of every sample added into `sums`, as aggregate() gives it over the same samples. */
