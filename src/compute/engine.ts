@@ -155,8 +155,6 @@ interface ModelTables {
    * numbers are in the sums, so from then on the aggregate takes the pass over the arrays.
    */
   sums: Float64Array | null;
-  /** Which kernel decomposes this model's chunks. */
-  kernel: KernelKind;
 }
 
 /** 'simd': WebAssembly SIMD on tables in WebAssembly memory; 'javascript': the compiled kernels. */
@@ -166,8 +164,7 @@ export type KernelKind = 'simd' | 'javascript';
 const BOOTSTRAP_SLICE_DRAWS = 200_000;
 
 function allocate(M: number, nSamples: number): ModelTables {
-  const tables = allocateTables(M, nSamples);
-  const { values, per } = tables;
+  const { values, per } = allocateTables(M, nSamples);
   const local = per.local.fill(NaN);
   return {
     M,
@@ -181,8 +178,7 @@ function allocate(M: number, nSamples: number): ModelTables {
     predictedClass: new Float64Array(nSamples).fill(NaN),
     received: new Uint8Array(nSamples),
     nReceived: 0,
-    sums: allocateSums(M),
-    kernel: usesSimd(tables) ? 'simd' : 'javascript'
+    sums: allocateSums(M)
   };
 }
 
@@ -196,7 +192,8 @@ export class ComputeEngine {
       case 'reset': {
         const tables = allocate(req.M, req.nSamples);
         this.models.set(req.modelId, tables);
-        return tables.kernel;
+        const kernel: KernelKind = usesSimd(tables) ? 'simd' : 'javascript';
+        return kernel;
       }
       case 'append':
         return this.append(req);

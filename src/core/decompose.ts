@@ -2,7 +2,7 @@
  * Per-sample InterSHAP decomposition of a batch of value tables (SPEC.md §2 and §4).
  */
 import { compiledKernel, MAX_REGISTER_M } from './compiled';
-import { addToSums, allocateSums } from './sums';
+import { addToSums, sumsLength } from './sums';
 import { decomposeInArena } from './tables';
 import { genericKernel } from './kernels';
 import { checkModalityCount, checkValueTable, throwNonFinite } from './validate';
@@ -69,9 +69,9 @@ export function decomposeInto(
       `out: expected room for ${n} samples of M = ${M} from sample ${start}, got ${out.n} samples of M = ${out.M}`
     );
   }
-  if (sums !== undefined && sums.length !== allocateSums(M).length) {
+  if (sums !== undefined && sums.length !== sumsLength(M)) {
     throw new Error(
-      `sums: expected running sums for M = ${M} (${allocateSums(M).length} numbers), got ${sums.length}`
+      `sums: expected running sums for M = ${M} (${sumsLength(M)} numbers), got ${sums.length}`
     );
   }
   const part = slicePerSample(out, start, n);

@@ -33,9 +33,14 @@ export function sumsLayout(M: number) {
   };
 }
 
+/** How many numbers the running sums for M modalities hold. */
+export function sumsLength(M: number): number {
+  return sumsLayout(M).count + 1;
+}
+
 /** Zeroed running sums for M modalities. */
 export function allocateSums(M: number): Float64Array {
-  return new Float64Array(sumsLayout(M).count + 1);
+  return new Float64Array(sumsLength(M));
 }
 
 /** Adds every sample of `per` into `sums`: for the kernels that do not sum as they go. */

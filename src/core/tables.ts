@@ -8,7 +8,7 @@
  */
 import { allocatePerSample, PerSample } from './decompose';
 import { MAX_SIMD_M, SimdKernel, simdKernel } from './simd';
-import { allocateSums } from './sums';
+import { sumsLength } from './sums';
 import { checkModalityCount, describe, throwNonFinite } from './validate';
 
 /** Value tables (N × 2^M, bitmask order) and the per-sample results decomposed from them. */
@@ -47,8 +47,7 @@ export function allocateTables(M: number, n: number): Tables {
       `n: expected a non-negative integer number of samples, got ${describe(n)}`
     );
   }
-  const sumsLength = allocateSums(M).length;
-  const lengths = [...lengthsFor(M, n), sumsLength, ...lengthsFor(M, 2), sumsLength];
+  const lengths = [...lengthsFor(M, n), sumsLength(M), ...lengthsFor(M, 2), sumsLength(M)];
   const bytes = 8 * lengths.reduce((total, length) => total + length, 0);
   if (M <= MAX_SIMD_M && bytes <= MAX_MEMORY_BYTES && typeof WebAssembly === 'object') {
     try {
