@@ -217,22 +217,17 @@ function expression(out: Emitter, text: string): void {
       out.get(token);
     }
   };
-  const product = (): void => {
-    primary();
-    while (tokens[at] === '*' || tokens[at] === '/') {
+  // One precedence level: operands from `next`, joined left to right by `operators`.
+  const level = (operators: string[], next: () => void) => (): void => {
+    next();
+    while (operators.includes(tokens[at])) {
       const operator = tokens[at++];
-      primary();
+      next();
       out.simd(BINARY[operator]);
     }
   };
-  const sum = (): void => {
-    product();
-    while (tokens[at] === '+' || tokens[at] === '-') {
-      const operator = tokens[at++];
-      product();
-      out.simd(BINARY[operator]);
-    }
-  };
+  const product = level(['*', '/'], primary);
+  const sum: () => void = level(['+', '-'], product);
   sum();
   if (at !== tokens.length) {
     throw new Error(`simd: cannot translate the expression '${text}'`);
