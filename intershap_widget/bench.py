@@ -59,8 +59,8 @@ def _export_onnx(module: Any, n_features: int) -> bytes:
 
 def _bare_forward(engine: ValueEngine, module: Any, kind: str) -> tuple[Callable[[], Any], int]:
     """A bare forward call on a pre-built masked batch of the engine's batch size."""
-    rows = engine.last_batch_rows
-    x = engine.input_buffer()[:rows].copy()
+    x = engine.largest_batch_input()
+    rows = x.shape[0]
     if kind == "onnx":
         session = engine.model.session  # type: ignore[attr-defined]
         name = session.get_inputs()[0].name

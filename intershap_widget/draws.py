@@ -1,10 +1,25 @@
 """Which background rows fill the absent modalities of each masked row (``masking="random"``).
 
 The background is put in a seeded random order once. The draws of one (sample, coalition) are a
-*window* of consecutive rows of that order: draw ``r`` is row ``(start + r) mod n``. The start is a
-seeded hash of the sample index (plus a per-coalition stride), so the values of a sample do not
-depend on chunk or batch size, and a window continues where it stopped when more draws are added
-(``draws="auto"``).
+*window* of consecutive rows of that order: draw ``r`` is row ``(start + r) mod n``. Coalition
+``c`` of a sample starts ``c * stride`` rows after its coalition 0, so the values of a sample do
+not depend on chunk or batch size, and a window continues where it stopped when more draws are
+added (``draws="auto"``).
+
+Where a window starts:
+
+- **Fixed draws** (``draws=R``): the sample's *slot*. ``G = ceil(n / (R mod n))`` slots (one when
+  R is a multiple of n) start ``n / G`` rows apart, so the slots' windows tile the background:
+  every row is drawn by about as many slots as any other. Consecutive blocks of ``G`` samples
+  hold one sample per slot, in a seeded rotation per block. Samples in the same slot share their
+  draws; samples in different slots share the rows where their windows overlap. The expected
+  number of rows two samples share is then about ``R² / n``, as with independent random starts, so
+  the Monte-Carlo error of a sum over samples (the global score) is, in expectation, what it would
+  be with a random start per sample. What this buys: the absent part of a masked row depends only
+  on the slot, so the engine writes it once into a reusable input buffer and then writes only the
+  present modalities for each block of samples (``values.py``, the tile).
+- **Adaptive draws** (``draws="auto"``): a seeded hash of the sample index, since samples stop at
+  different numbers of draws and no buffer can be reused.
 
 Why windows rather than R independent rows drawn with replacement: a window is a contiguous block
 of the reordered background, so filling the model's input is a block copy instead of a row-by-row
@@ -67,6 +82,7 @@ class BackgroundWindows:
         key: np.ndarray,
         stride: int,
         early_cols: list[slice] | None = None,
+        fixed_draws: int | None = None,
     ) -> None:
         self.n = int(rows[0].shape[0])
         self.stride = int(stride)
@@ -83,16 +99,36 @@ class BackgroundWindows:
         else:
             self.pool = rows
             self.reordered = False
+        #: G, the number of slots (fixed draws), or None: a hashed start per sample (adaptive draws)
+        self.slots: int | None = None
+        if fixed_draws is not None:
+            part = int(fixed_draws) % self.n
+            self.slots = -(-self.n // part) if part else 1
 
-    def starts(self, samples: np.ndarray, coalition: int) -> np.ndarray:
-        """Position in the reordered background of draw 0 of each sample's window, ``(n_s,)``."""
-        z = samples.astype(np.uint64) * _GOLDEN
+    def _hash_below(self, values: np.ndarray, bound: int) -> np.ndarray:
+        """A seeded hash of each non-negative int in ``values``, scaled to ``0 .. bound-1``."""
+        z = values.astype(np.uint64) * _GOLDEN
         z += self._key
         mix64(z)
         z >>= np.uint64(32)
-        z *= np.uint64(self.n)
+        z *= np.uint64(bound)
         z >>= np.uint64(32)
-        return (z.astype(np.int64) + coalition * self.stride) % self.n
+        return z.astype(np.int64)
+
+    def slot_of(self, samples: np.ndarray) -> np.ndarray:
+        """The slot of each sample (fixed draws): block ``i // G`` holds every slot once, rotated
+        by a seeded amount per block."""
+        assert self.slots is not None
+        g = self.slots
+        return (samples + self._hash_below(samples // g, g)) % g
+
+    def starts(self, samples: np.ndarray, coalition: int) -> np.ndarray:
+        """Position in the reordered background of draw 0 of each sample's window, ``(n_s,)``."""
+        if self.slots is None:
+            first = self._hash_below(samples, self.n)
+        else:
+            first = self.slot_of(samples) * self.n // self.slots
+        return (first + coalition * self.stride) % self.n
 
     def row_indices(self, samples: np.ndarray, coalition: int, r0: int, k: int) -> np.ndarray:
         """Indices into ``pool`` of draws ``r0 .. r0+k-1``, flattened ``(n_s * k,)``."""

@@ -175,7 +175,9 @@ def test_absent_modalities_come_jointly_from_one_background_row(fusion: str) -> 
 
 def test_draws_of_one_sample_are_distinct_rows_and_coalition_windows_disjoint() -> None:
     n_bg, draws = 50, 20
-    x = {"a": -np.ones((6, 1)), "b": -np.ones((6, 1))}
+    # a present modality carries its sample's number (-1 - i); background rows their own index
+    ids = -1.0 - np.arange(6)[:, None]
+    x = {"a": ids, "b": ids}
     bg = {
         "a": np.arange(n_bg, dtype=float)[:, None],
         "b": 1000 + np.arange(n_bg, dtype=float)[:, None],
@@ -189,16 +191,17 @@ def test_draws_of_one_sample_are_distinct_rows_and_coalition_windows_disjoint() 
     res = compute(f, x, bg, draws=draws, target="output")
     a = np.concatenate([s[0] for s in seen])
     b = np.concatenate([s[1] for s in seen])
-    only_a = b[(a == -1) & (b >= 1000)] - 1000  # coalition {a}: b drawn
-    only_b = a[(b == -1) & (a >= 0)]  # coalition {b}: a drawn
-    assert len(only_a) == len(only_b) == 6 * draws
-    for rows_a, rows_b in zip(only_a.reshape(6, draws), only_b.reshape(6, draws), strict=True):
+    coalition_a = (a < 0) & (b >= 1000)  # coalition {a}: b drawn
+    coalition_b = (b < 0) & (a >= 0)  # coalition {b}: a drawn
+    assert coalition_a.sum() == coalition_b.sum() == 6 * draws
+    for i in range(6):
+        rows_a = b[coalition_a & (a == -1 - i)] - 1000
+        rows_b = a[coalition_b & (b == -1 - i)]
         assert len(set(rows_a)) == len(set(rows_b)) == draws  # without replacement
         assert not set(rows_a) & set(rows_b)  # disjoint windows: independent errors
-    # the SE carries the finite-population factor (1 - R/n) of sampling without replacement
-    rows = only_b.reshape(6, draws)
-    expected = rows.std(axis=1, ddof=1) / np.sqrt(draws) * np.sqrt(1 - draws / n_bg)
-    np.testing.assert_allclose(res.se[:, 2], expected, rtol=1e-12)
+        # the SE carries the finite-population factor (1 - R/n) of sampling without replacement
+        expected = rows_b.std(ddof=1) / np.sqrt(draws) * np.sqrt(1 - draws / n_bg)
+        np.testing.assert_allclose(res.se[i, 2], expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("path", ["gathered", "no reordered copy"])
@@ -229,6 +232,66 @@ def test_block_copies_and_gathers_give_identical_values(
     np.testing.assert_array_equal(got.se, ref.se)
     np.testing.assert_array_equal(early.values, ref_early.values)
     np.testing.assert_allclose(early.values, ref.values, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("fusion", ["dict", "early"])
+@pytest.mark.parametrize(
+    ("batch_rows", "chunk_samples"),
+    [
+        (100_000, 7),  # several blocks per call; chunks start inside blocks
+        (250, 256),  # a block (2 coalitions x 3 slots x 100 draws) split over 3 calls
+        (120, 5),  # one window per call
+    ],
+)
+def test_tile_and_batches_built_from_scratch_give_identical_values(
+    fusion: str, batch_rows: int, chunk_samples: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import intershap_widget.values as values_module
+
+    x, bg = data(23, 30, dims=(2, 3))  # 100 draws from 30 rows: G = ceil(30 / 10) = 3 slots
+
+    def model(batch: Any) -> np.ndarray:
+        if fusion == "early":
+            batch = {"m0": batch[:, :2], "m1": batch[:, 2:]}
+        return probs_fn(batch)
+
+    def run() -> tuple[Any, ValueEngine]:
+        eng = ValueEngine(model, x, bg, draws=100, seed=2, batch_rows=batch_rows, fusion=fusion)
+        return eng.compute_all(chunk_samples=chunk_samples), eng
+
+    tiled, eng = run()
+    assert eng._tile is not None and eng._tile.buffers is not None  # the tile was used
+    monkeypatch.setattr(values_module, "TILE_LIMIT_BYTES", 0)
+    scratch, eng = run()
+    assert eng._tile is None
+    np.testing.assert_array_equal(tiled.values, scratch.values)
+    np.testing.assert_array_equal(tiled.se, scratch.se)
+    assert tiled.model_rows == scratch.model_rows
+
+
+def test_fixed_draws_spread_evenly_over_the_background() -> None:
+    # slots: the windows of a coalition tile the background, so every row is drawn about
+    # equally often over many samples, and the samples of one block draw disjoint rows
+    n_bg, draws, n = 60, 20, 300  # G = 3 slots, windows exactly partition the 60 rows
+    x = {"a": -1.0 - np.arange(n)[:, None], "b": -np.ones((n, 1))}
+    bg = {"a": np.zeros((n_bg, 1)), "b": np.arange(n_bg, dtype=float)[:, None]}
+    drawn: dict[int, list[float]] = {}
+
+    def f(batch: dict[str, np.ndarray]) -> np.ndarray:
+        a, b = batch["a"][:, 0], batch["b"][:, 0]
+        for sample, row in zip(-a[(a < 0) & (b >= 0)] - 1, b[(a < 0) & (b >= 0)], strict=True):
+            drawn.setdefault(int(sample), []).append(row)
+        return a + b
+
+    compute(f, x, bg, draws=draws, target="output")
+    counts = np.bincount(np.concatenate([drawn[i] for i in range(n)]).astype(int), minlength=n_bg)
+    assert counts.min() == counts.max() == n * draws // n_bg
+    for block in range(0, n, 3):
+        rows = [set(drawn[i]) for i in range(block, block + 3)]
+        assert not (rows[0] & rows[1] or rows[0] & rows[2] or rows[1] & rows[2])
+    # the slot of a sample is not a fixed function of its position in the block
+    first_rows = {min(drawn[block]) for block in range(0, n, 3)}
+    assert len(first_rows) == 3
 
 
 def test_common_draws_share_rows_across_coalitions() -> None:
