@@ -22,8 +22,9 @@ row the SE is unknown and reported as NaN; a set of one row gives SE 0.
 
 Draws (``draws.py``). The background is put in a seeded random order once; the R draws of a
 sample and coalition are a window of consecutive rows of that order. With fixed draws the window
-starts at the sample's *slot*: ``G = ceil(n / (R mod n))`` evenly spaced starts that tile the
-background, one sample per slot in each block of G samples (seeded rotation per block); with
+starts at the sample's *slot*: ``G = 4 * ceil(n / (R mod n))`` evenly spaced starts round the
+background, one sample per slot in each block of G samples (seeded rotation per block), which
+shares draws between samples as much as random starts would (``draws.py``); with
 ``draws="auto"``, at a seeded hash of the sample index. So the values depend only on the seed,
 never on chunk size, batch size, thread timing or which other samples are still drawing (adaptive
 mode), and the same seed gives identical values run to run. By default the coalitions of a sample
@@ -111,6 +112,9 @@ _PROBE_ROWS = 4
 #: The tile (reused input rows for fixed draws, see ``_Tile``) is used when one block of it needs
 #: at most this many bytes; beyond that every batch is built from scratch (same values).
 TILE_LIMIT_BYTES = 64 * 2**20
+#: Samples per chunk: 240 is a multiple of the usual slot counts (4, 8, 12, 16, 20, 24, ...: see
+#: ``draws.py``), so chunks hold whole blocks of samples and all of them go through the tile.
+DEFAULT_CHUNK_SAMPLES = 240
 
 
 @dataclass
@@ -745,27 +749,44 @@ class ValueEngine:
         return tile.buffers
 
     def _tile_batches(self, by_slot: np.ndarray, a: int, b: int) -> Iterator[_Batch]:
-        """The tile's batches for the local samples ``a .. b-1``: ``by_slot`` holds them as
-        ``(blocks, G)``, each block's samples in slot order (at most ``copies`` blocks). Every
-        coalition of every sample, in regions of ``draws`` rows, in the tile's order."""
+        """The tile's batches for the local samples ``a .. b-1``, held by ``by_slot`` as
+        ``(blocks, G)``, each block's samples in slot order: every coalition of every sample, in
+        regions of ``draws`` rows, a block's regions in the order (coalition, slot).
+
+        When a block fits one call, each call takes up to ``copies`` blocks. Otherwise each call
+        takes the same run of a block's regions for one block after another, so that the tile rows
+        it writes were read by the model in the call before and are still in the CPU cache.
+        """
         tile = self._tile
         assert tile is not None
-        k, n_cells = tile.draws, len(self._cells)
-        shape = (by_slot.shape[0], n_cells, tile.slots)
-        region_local = np.broadcast_to(by_slot[:, None, :], shape).reshape(-1)
-        region_positions = np.broadcast_to(np.arange(n_cells)[None, :, None], shape).reshape(-1)
+        k, g, n_cells = tile.draws, tile.slots, len(self._cells)
+        per_block = n_cells * g
+        region_slot = np.tile(np.arange(g), n_cells)
+        region_positions = np.repeat(np.arange(n_cells), g)
         per_call = self.batch_rows // k
-        total = len(region_local)
-        for q0 in range(0, total, per_call):
-            q1 = min(q0 + per_call, total)
-            yield _Batch(
-                local=region_local[q0:q1],
-                positions=region_positions[q0:q1],
-                d0=0,
-                d1=k,
-                done=b if q1 == total else a,
-                tile_from=q0,
-            )
+        blocks = by_slot.shape[0]
+        if per_block <= per_call:
+            for i in range(0, blocks, tile.copies):
+                group = by_slot[i : i + tile.copies]
+                yield _Batch(
+                    local=group[:, region_slot].reshape(-1),
+                    positions=np.tile(region_positions, len(group)),
+                    d0=0,
+                    d1=k,
+                    done=a + (i + len(group)) * g,
+                )
+            return
+        for q0 in range(0, per_block, per_call):
+            q1 = min(q0 + per_call, per_block)
+            for i in range(blocks):
+                yield _Batch(
+                    local=by_slot[i, region_slot[q0:q1]],
+                    positions=region_positions[q0:q1],
+                    d0=0,
+                    d1=k,
+                    done=b if q1 == per_block and i == blocks - 1 else a,
+                    tile_from=q0,
+                )
 
     def _call_tile(self, state: _ChunkState, batch: _Batch) -> np.ndarray:
         """Writes the present modalities of a tile batch's regions, then calls the model on them.
@@ -849,10 +870,7 @@ class ValueEngine:
         local = np.arange(first, last).reshape(-1, g)
         by_slot = np.empty_like(local)
         np.put_along_axis(by_slot, self._windows.slot_of(state.samples[local]), local, axis=1)
-        for i in range(0, len(local), tile.copies):
-            a = first + i * g
-            group = by_slot[i : i + tile.copies]
-            yield from self._tile_batches(group, a, a + group.size)
+        yield from self._tile_batches(by_slot, first, last)
         for batch in self._plan(active[last:], k):
             batch.done += last
             yield batch
@@ -1080,7 +1098,7 @@ class ValueEngine:
         )
 
     def iter_chunks(
-        self, chunk_samples: int = 256, start: int = 0, stop: int | None = None
+        self, chunk_samples: int = DEFAULT_CHUNK_SAMPLES, start: int = 0, stop: int | None = None
     ) -> Iterator[ValueChunk]:
         """Yields :class:`ValueChunk` s of ``chunk_samples`` samples, in order, from ``start`` to ``stop``.
 
@@ -1088,7 +1106,9 @@ class ValueEngine:
         chunk are yielded as a last, shorter chunk. A model error propagates; chunks already
         yielded stay valid.
         """
-        chunk_samples = check_positive_int(chunk_samples, "chunk_samples", "256")
+        chunk_samples = check_positive_int(
+            chunk_samples, "chunk_samples", str(DEFAULT_CHUNK_SAMPLES)
+        )
         stop = self.n_samples if stop is None else stop
         if not (isinstance(start, (int, np.integer)) and 0 <= start <= self.n_samples):
             raise ValueError(
@@ -1114,7 +1134,7 @@ class ValueEngine:
     def compute_all(
         self,
         progress: Callable[[int, int, int], Any] | None = None,
-        chunk_samples: int = 256,
+        chunk_samples: int = DEFAULT_CHUNK_SAMPLES,
     ) -> ValueResult:
         """Computes every sample's value table; ``progress(done_samples, total_samples, model_rows)``
         is called after each chunk. On a model error, the exception gets a ``partial`` attribute
@@ -1182,7 +1202,7 @@ def compute_values(
 ) -> ValueResult:
     """One call: ``ValueEngine(model, modalities, background, **options).compute_all()``."""
     progress = options.pop("progress", None)
-    chunk_samples = options.pop("chunk_samples", 256)
+    chunk_samples = options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES)
     return ValueEngine(model, modalities, background, **options).compute_all(
         progress, chunk_samples
     )

@@ -23,7 +23,6 @@ MODULE_VERSION = "^" + __version__
 
 # Samples per streamed chunk: big enough that per-message overhead is negligible, small enough that
 # the views fill in while the model is still running.
-DEFAULT_CHUNK_SAMPLES = 256
 # Samples per message when re-sending finished tables to a (re)loaded page.
 RESEND_BLOCK = 20_000
 MIN_PROGRESS_INTERVAL_S = 0.25
@@ -365,7 +364,7 @@ class InterSHAP(DOMWidget):
     ) -> list[_Run]:
         """Validates everything (before any model call but the engine's small probe), then starts
         the background thread. ``target="all"`` gives one run per class, all fed by one engine."""
-        from .values import ValueEngine
+        from .values import DEFAULT_CHUNK_SAMPLES, ValueEngine
 
         chunk_samples = int(options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES))
         engine = ValueEngine(model, modalities, names=names, **options)
