@@ -54,7 +54,8 @@ out ``(coalition, sample, draw)``; the model sees one call per batch. With fixed
 masking, whole blocks of G samples go through the *tile* instead (``_Tile``): a buffer whose
 absent modalities, which depend only on the slot, are written once, so each block writes only
 its present modalities. On the benchmark that cut the time spent building inputs about 3× and
-brought the engine from 1.31× to about 1.15× the model's bare forward time.
+brought the engine from 1.31× to 1.12–1.28× the model's bare forward time (the range is this
+2-core machine's drift between runs; ``python -m intershap_widget.bench``).
 
 Adaptive draws (``draws="auto"``): a separate pilot of 32 draws per coalition sets each sample's
 number of draws, the first of 32, 48, 72, 108, ... ``max_draws`` (2000; each step adds half) at
