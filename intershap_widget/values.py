@@ -426,8 +426,7 @@ class ValueEngine:
             else None
         )
 
-        self._row_bytes = row_bytes
-        self._tile = self._tile_layout()
+        self._tile = self._tile_layout(row_bytes)
         #: (buffers, first row, rows) of the largest coalition batch so far (benchmarks)
         self._largest: tuple[list[np.ndarray], int, int] | None = None
 
@@ -721,7 +720,7 @@ class ValueEngine:
     # ------------------------------------------------------------------------------------------
     # The tile
 
-    def _tile_layout(self) -> _Tile | None:
+    def _tile_layout(self, row_bytes: int) -> _Tile | None:
         """The tile for fixed draws with random masking, when a draw window fits one model call
         and one block of G samples (all coalitions) fits ``TILE_LIMIT_BYTES``; else None."""
         windows = self._windows
@@ -729,7 +728,7 @@ class ValueEngine:
             return None
         k = self._rounds[-1]
         block_rows = len(self._cells) * windows.slots * k
-        if k > self.batch_rows or block_rows * self._row_bytes > TILE_LIMIT_BYTES:
+        if k > self.batch_rows or block_rows * row_bytes > TILE_LIMIT_BYTES:
             return None
         return _Tile(slots=windows.slots, draws=k, copies=max(1, self.batch_rows // block_rows))
 
@@ -815,13 +814,16 @@ class ValueEngine:
                 (batch.tile_from + r0) * k,
                 absent=False,
             )
-        rows = len(positions) * k
-        self._note_batch(buffers, batch.tile_from * k, rows)
-        return self._call(rows, buffers, batch.tile_from * k)
+        return self._call_coalitions(len(positions) * k, buffers, batch.tile_from * k)
 
-    def _note_batch(self, buffers: list[np.ndarray], lo: int, rows: int) -> None:
+    def _call_coalitions(
+        self, rows: int, buffers: list[np.ndarray] | None = None, lo: int = 0
+    ) -> np.ndarray:
+        """``_call`` on a coalition batch, remembering the largest one (``largest_batch_input``)."""
+        buffers = self._get_buffers() if buffers is None else buffers
         if self._largest is None or rows >= self._largest[2]:
             self._largest = (buffers, lo, rows)
+        return self._call(rows, buffers, lo)
 
     # ------------------------------------------------------------------------------------------
     # Targets and the batch plan
@@ -1022,8 +1024,7 @@ class ValueEngine:
                 assert batch.samples is not None
                 samples = state.samples[batch.samples]
                 rows = self._fill_batch(samples, batch.cells, offset + r0 + batch.d0, kk)
-                self._note_batch(self._get_buffers(), 0, rows)
-                out = self._call(rows)
+                out = self._call_coalitions(rows)
             classes = None if state.classes is None else state.classes[batch.local]
             y = self._targets(out, classes, len(batch.local), kk)
             y = y - state.shift[batch.local][:, None]
