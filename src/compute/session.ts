@@ -277,7 +277,8 @@ export class Session {
       } else {
         model.selectionAggregate = withInterval;
       }
-      model.version++;
+      // Not a new `version`: the numbers the charts show are unchanged, only the header gains the
+      // interval, and redrawing every chart for it would cost the main thread for nothing.
       this.notify();
     }
   }

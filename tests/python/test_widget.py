@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from intershap_widget import InterSHAP, protocol
+from intershap_widget.widget import ENGINE_THREAD_NICENESS
 
 GOLDEN = Path(__file__).resolve().parents[2] / "tests" / "golden" / "reference_games.json"
 
@@ -274,3 +278,28 @@ def test_python_shows_progress_while_waiting_and_after(capsys: pytest.CaptureFix
         "model_rows": 0,
         "state": "done",
     }
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's"
+)
+def test_the_model_runs_at_a_lower_priority_than_the_kernel_that_started_it() -> None:
+    """The engine's thread gives way to the browser on a shared machine; the kernel does not."""
+    samples, background = _toy_modalities()
+    rows_by_niceness: dict[int, int] = {}
+
+    def model(batch: dict) -> np.ndarray:
+        niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        rows_by_niceness[niceness] = rows_by_niceness.get(niceness, 0) + len(batch["a"])
+        return _xor_like(batch)
+
+    kernel_niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    w = InterSHAP(model, samples, background=background, draws=10, seed=0)
+    w.wait(verbose=False)
+    lowered = min(19, kernel_niceness + ENGINE_THREAD_NICENESS)
+    # The checks before streaming call the model on a few rows, on the caller's thread; every
+    # value table row is computed on the engine's.
+    assert set(rows_by_niceness) == {kernel_niceness, lowered}
+    assert sum(rows_by_niceness.values()) == next(iter(w._runs.values())).model_rows
+    assert rows_by_niceness[kernel_niceness] < 10 < rows_by_niceness[lowered]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == kernel_niceness
