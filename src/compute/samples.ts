@@ -51,13 +51,28 @@ export function dataRanges(points: PointSet): { x: [number, number]; y: [number,
   return { x: padded(xLow, xHigh), y: padded(yLow, yHigh) };
 }
 
-/** Widens [low, high] by 3% on each side so edge points are not cut in half; [0, 1] if empty. */
+/**
+ * Widens [low, high] by 3% on each side so edge points are not cut in half, then out to a grid of
+ * about a twentieth of the span; [0, 1] if empty. The grid is for streaming: each chunk moves the
+ * extent a little, and a range that only changes when the extent crosses a grid line spares the
+ * scatter most redraws of its axes (a plotly redraw is the longest main-thread task).
+ */
 function padded(low: number, high: number): [number, number] {
   if (!(low <= high)) {
     return [0, 1];
   }
   const span = high - low || Math.max(Math.abs(low), 1) * 0.1;
-  return [low - 0.03 * span, high + 0.03 * span];
+  const step = niceStep(span / 20);
+  return [
+    Math.floor((low - 0.03 * span) / step) * step,
+    Math.ceil((high + 0.03 * span) / step) * step
+  ];
+}
+
+/** The smallest of 1, 2 or 5 × 10^k that is at least `size`. */
+function niceStep(size: number): number {
+  const power = 10 ** Math.floor(Math.log10(size));
+  return [1, 2, 5, 10].map(f => f * power).find(step => step >= size) ?? 10 * power;
 }
 
 /** The plotted samples inside `region`, in increasing index order. */

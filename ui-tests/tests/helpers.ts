@@ -54,6 +54,30 @@ export async function notebookOutputText(page: Page): Promise<string> {
   return (await page.locator('.jp-OutputArea-output').allInnerTexts()).join('\n');
 }
 
+/**
+ * The first match of `pattern` in the notebook's outputs. An idle kernel has sent its output, but
+ * JupyterLab may not have rendered it yet (on a busy machine it lags): wait until it is shown.
+ */
+export async function printed(page: Page, pattern: RegExp): Promise<RegExpExecArray> {
+  let match: RegExpExecArray | null = null;
+  let outputs = '';
+  try {
+    await expect
+      .poll(
+        async () => {
+          outputs = await notebookOutputText(page);
+          match = pattern.exec(outputs);
+          return match !== null;
+        },
+        { timeout: 60_000 }
+      )
+      .toBe(true);
+  } catch {
+    throw new Error(`no notebook output matches ${pattern}; the outputs are:\n${outputs}`);
+  }
+  return match!;
+}
+
 export async function saveScreenshot(target: Locator | Page, name: string): Promise<string> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, name);

@@ -6,6 +6,7 @@
 import { expect, test } from '@playwright/test';
 import {
   notebookOutputText,
+  printed,
   openNotebook,
   runAllCells,
   saveScreenshot,
@@ -34,11 +35,8 @@ test('quickstart renders the widget with the score Python computes', async ({ pa
   await waitForKernelIdle(page);
 
   // Python's number, printed by the notebook from the same value tables.
-  const outputs = await notebookOutputText(page);
-  const printed = /Global InterSHAP \(python\): (\d+\.\d+)/.exec(outputs);
-  expect(printed, `notebook output:\n${outputs}`).not.toBeNull();
-  const pythonScore = Number(printed![1]);
-  const names = JSON.parse(/Modalities: (\[.*\])/.exec(outputs)![1]) as string[];
+  const pythonScore = Number((await printed(page, /Global InterSHAP \(python\): (\d+\.\d+)/))[1]);
+  const names = JSON.parse((await printed(page, /Modalities: (\[.*\])/))[1]) as string[];
 
   // The widget's number, as the user sees it, once every chunk has been received.
   await expect(widget.locator('.intershap-progress')).toContainText('done');

@@ -8,7 +8,7 @@ import { expect, test } from '@playwright/test';
 import type { Locator, Page } from '@playwright/test';
 import {
   cellIndex,
-  notebookOutputText,
+  printed,
   openNotebook,
   pythonJson,
   runCell,
@@ -135,12 +135,11 @@ test.afterAll(async () => {
 
 test('the global views show the numbers Python computes', async () => {
   const target = await shownWidget(0);
-  const outputs = await notebookOutputText(page);
   const synergy = JSON.parse(
-    /Global InterSHAP \(python\): (\{.*\})/.exec(outputs)![1]
+    (await printed(page, /Global InterSHAP \(python\): (\{.*\})/))[1]
   ) as PythonNumbers;
   const additive = JSON.parse(
-    /Global InterSHAP, additive \(python\): (\{.*\})/.exec(outputs)![1]
+    (await printed(page, /Global InterSHAP, additive \(python\): (\{.*\})/))[1]
   ) as PythonNumbers;
 
   // The Global tab comes first: score, interval and mean local score.
@@ -468,12 +467,9 @@ test('the main thread never blocks 200 ms while 100,000 samples at M = 4 stream 
 
   await runCell(page, await cellIndex(page, 'big.wait()'));
   await waitForKernelIdle(page);
-  const printed = /Global InterSHAP, 100,000 samples \(python\): (\d+\.\d+)/.exec(
-    await notebookOutputText(page)
-  );
-  expect(printed).not.toBeNull();
+  const python = await printed(page, /Global InterSHAP, 100,000 samples \(python\): (\d+\.\d+)/);
   expect(await shownNumber(big.locator('.intershap-global-score'))).toBeCloseTo(
-    Number(printed![1]),
+    Number(python[1]),
     DECIMALS
   );
   expect(pageErrors).toEqual([]);

@@ -169,6 +169,31 @@ describe('dataRanges and maskToIndices', () => {
     });
   });
 
+  it('keeps its ranges while streamed samples widen the extent a little', () => {
+    const first = dataRanges({
+      x: new Float64Array([1, 2.7]),
+      y: new Float64Array([0.2, 0.8]),
+      received: null
+    });
+    const later = dataRanges({
+      x: new Float64Array([1, 2.7, 2.72, 0.99]),
+      y: new Float64Array([0.2, 0.8, 0.805, 0.199]),
+      received: null
+    });
+    expect(later).toEqual(first);
+    // Still padded: no point sits on the edge.
+    expect(first.x[0]).toBeLessThan(0.99);
+    expect(first.x[1]).toBeGreaterThan(2.72);
+    // A sample far outside does move the range.
+    const wider = dataRanges({
+      x: new Float64Array([1, 2.7, 3.5]),
+      y: new Float64Array([0.2, 0.8, 0.5]),
+      received: null
+    });
+    expect(wider.x[1]).toBeGreaterThan(3.5);
+    expect(wider.y).toEqual(first.y);
+  });
+
   it('lists the set positions of a mask', () => {
     expect(Array.from(maskToIndices(new Uint8Array([0, 1, 1, 0, 1])))).toEqual([1, 2, 4]);
   });
