@@ -18,7 +18,7 @@ import { ScatterChart } from './charts/scatter';
 import { SplitBar } from './charts/splitBar';
 import type { SplitRow } from './charts/splitBar';
 import { OKABE_ITO } from './plotly';
-import { nextTask } from './schedule';
+import { nextTask, visibleKey } from './schedule';
 import type { DashboardView, DrawContext } from './types';
 
 const HISTOGRAM_BINS = 40;
@@ -119,10 +119,17 @@ export class GlobalView extends Widget implements DashboardView {
     const dataKey = `${context.modelId}|${model.version}|${source.selectionVersion}|${context.themeVersion}`;
     const names = model.dataset.names;
     const streaming = model.status?.state === 'running';
-    await this.step('split', dataKey, () =>
-      this.split.draw(names, this.splitRows(model), context.colors)
+    // While values stream in, these charts redraw only when a number they show moves visibly.
+    const settled = `${context.modelId}|${source.selectionVersion}|${context.themeVersion}|streaming`;
+    const keyOf = (...numbers: ArrayLike<number>[]) =>
+      streaming ? visibleKey(settled, numbers) : dataKey;
+    const splitRows = this.splitRows(model);
+    await this.step(
+      'split',
+      keyOf(...splitRows.flatMap(row => [row.contributions, [row.interaction]])),
+      () => this.split.draw(names, splitRows, context.colors)
     );
-    await this.step('heatmap', dataKey, () =>
+    await this.step('heatmap', keyOf(shown.meanMatrix), () =>
       this.heatmap.draw(
         names,
         shown.meanMatrix,
@@ -142,8 +149,9 @@ export class GlobalView extends Widget implements DashboardView {
     );
     this.orders.node.hidden = model.dataset.M < 3;
     if (model.dataset.M >= 3) {
-      await this.step('orders', dataKey, () =>
-        this.orders.draw(this.orderSeries(model), context.colors, 250)
+      const series = this.orderSeries(model);
+      await this.step('orders', keyOf(...series.flatMap(one => [one.mass, one.size])), () =>
+        this.orders.draw(series, context.colors, 250)
       );
     }
   }

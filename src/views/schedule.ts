@@ -94,3 +94,20 @@ export function watchTheme(callback: () => void): () => void {
 function themeKey(): string {
   return `${document.body.dataset.jpThemeName ?? ''}|${document.body.dataset.jpThemeLight ?? ''}`;
 }
+
+/**
+ * `numbers` rounded to a thousandth of the largest of them (under a pixel of a bar or a colour
+ * step), as a key: it changes only when some number moves visibly. Used while values stream in,
+ * where every chunk moves the means a little and each plotly redraw is one of the longest
+ * main-thread tasks; the finished state is drawn from the exact numbers.
+ */
+export function visibleKey(base: string, numbers: ArrayLike<number>[]): string {
+  let scale = 0;
+  for (const values of numbers) {
+    for (let i = 0; i < values.length; i++) {
+      scale = Number.isFinite(values[i]) ? Math.max(scale, Math.abs(values[i])) : scale;
+    }
+  }
+  const unit = (scale || 1) / 1000;
+  return `${base}|${numbers.map(values => Array.from(values, v => Math.round(v / unit)).join(',')).join(';')}`;
+}
