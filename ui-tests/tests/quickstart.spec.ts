@@ -6,8 +6,8 @@
 import { expect, test } from '@playwright/test';
 import {
   notebookOutputText,
-  printed,
   openNotebook,
+  printed,
   runAllCells,
   saveScreenshot,
   waitForKernelIdle
