@@ -113,8 +113,10 @@ _PROBE_ROWS = 4
 #: The tile (reused input rows for fixed draws, see ``_Tile``) is used when one block of it needs
 #: at most this many bytes; beyond that every batch is built from scratch (same values).
 TILE_LIMIT_BYTES = 64 * 2**20
-#: Samples per chunk: 240 is a multiple of the usual slot counts (4, 8, 12, 16, 20, 24, ...: see
-#: ``draws.py``), so chunks hold whole blocks of samples and all of them go through the tile.
+#: Samples per chunk (and per streamed message): big enough that per-message overhead is
+#: negligible, small enough that the views fill in while the model is still running. 240 is a
+#: multiple of the usual slot counts (4, 8, 12, 16, 20, 24, ...: see ``draws.py``), so chunks hold
+#: whole blocks of samples and all of them go through the tile.
 DEFAULT_CHUNK_SAMPLES = 240
 
 

@@ -23,8 +23,6 @@ from .results import Results, numpy_results
 MODULE_NAME = "intershap-widget"
 MODULE_VERSION = "^" + __version__
 
-# Samples per streamed chunk: big enough that per-message overhead is negligible, small enough that
-# the views fill in while the model is still running.
 # Samples per message when re-sending finished tables to a (re)loaded page.
 RESEND_BLOCK = 20_000
 MIN_PROGRESS_INTERVAL_S = 0.25
