@@ -816,8 +816,9 @@ def test_adaptive_draws_use_fewer_rows_on_an_easy_model() -> None:
     fixed = compute(easy, x, bg, draws=1000)
     auto = compute(easy, x, bg, draws="auto")
     np.testing.assert_array_equal(auto.draws, FIRST_ROUND)
-    # a pilot of 32 draws per coalition, then 32 more for the values: 64 of 1000
-    assert auto.model_rows < fixed.model_rows / 15
+    # a pilot of 32 draws per coalition, then 32 more for the values: 64 of 1000 (plus, in both,
+    # v(∅), the full samples and the 2 × 50 rows that stratify the background)
+    assert auto.model_rows < fixed.model_rows / 14
     np.testing.assert_allclose(auto.values, fixed.values, atol=1e-4)
     assert np.all(auto.se < 0.01)
 
@@ -848,7 +849,8 @@ def test_adaptive_draws_are_unbiased_when_first_draws_agree_by_chance() -> None:
         p0 = 0.01 + 0.98 * batch["m1"][:, 0]
         return np.stack([p0, 1 - p0], axis=1)
 
-    eng = ValueEngine(f, x, bg, draws="auto", tolerance=0.03)
+    # unstratified: strata would put 45 flags of 1 in every 50 draws, and no sample would be lucky
+    eng = ValueEngine(f, x, bg, draws="auto", tolerance=0.03, stratify=False)
     res = eng.compute_all()
     exact = 0.01 + 0.98 * 0.9
     spread = res.values[:, 1].std(ddof=1) / np.sqrt(n)
@@ -870,3 +872,60 @@ def test_background_cap_for_empty_value() -> None:
     rows = eng.model_rows
     list(eng.iter_chunks(chunk_samples=100, stop=0))
     assert eng.model_rows - rows == 20
+
+
+def test_stratified_order_spreads_each_stratum_over_every_window() -> None:
+    from intershap_widget.draws import BackgroundWindows
+
+    n = 100
+    strata = np.repeat([7, 3, 5], [50, 30, 20])  # any int labels, sizes 50/30/20
+    rows = [np.arange(n, dtype=float)[:, None]]
+    windows = BackgroundWindows(rows, np.array([11], dtype=np.uint64), stride=10)
+    windows.stratify(strata)
+    assert sorted(windows.order.tolist()) == list(range(n))
+    np.testing.assert_array_equal(windows.pool[0][:, 0], windows.order)  # the copy follows it
+    ring = np.concatenate([strata[windows.order]] * 2)
+    for start in range(n):  # every window of 10 draws, wrapping, holds 5/3/2 of them, ± 1
+        window = ring[start : start + 10]
+        for label, share in ((7, 5), (3, 3), (5, 2)):
+            assert abs(int(np.sum(window == label)) - share) <= 1
+    again = BackgroundWindows(rows, np.array([11], dtype=np.uint64), stride=10)
+    again.stratify(strata)
+    np.testing.assert_array_equal(again.order, windows.order)  # seeded
+
+
+def _hidden_bit_xor(n: int, seed: int) -> tuple[dict, Callable[[dict], np.ndarray]]:
+    """Rows whose modalities each carry one hidden bit (the sign of feature 0) in noise; the
+    model predicts class 1 with 0.9 when the bits differ (HD-XOR in miniature)."""
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2, size=(n, 2))
+    rows = {
+        f"m{m}": np.c_[(2 * bits[:, m] - 1) * (1 + rng.random(n)), rng.normal(size=(n, 2))]
+        for m in range(2)
+    }
+
+    def model(batch: dict) -> np.ndarray:
+        differ = (batch["m0"][:, 0] > 0) != (batch["m1"][:, 0] > 0)
+        p1 = np.where(differ, 0.9, 0.1)
+        return np.stack([1 - p1, p1], axis=1)
+
+    return rows, model
+
+
+def test_stratified_windows_cut_the_monte_carlo_error_and_stay_unbiased() -> None:
+    x, model = _hidden_bit_xor(400, seed=1)
+    bg, _ = _hidden_bit_xor(400, seed=2)  # its 2 × 400 rows to stratify: 5% of 400 × 2 × 20
+    exact = compute(model, x, bg, draws=400).values  # every background row once
+    errors = {}
+    for stratify in (True, False):
+        runs = [
+            compute(model, x, bg, draws=20, seed=seed, stratify=stratify).values - exact
+            for seed in range(5)
+        ]
+        errors[stratify] = np.sqrt(np.mean(np.square(runs)))
+        assert abs(np.mean(runs)) < 0.01  # no bias either way
+    # one reference row splits each modality's bit, so each window holds about as many rows
+    # with each bit as the background
+    assert errors[True] < 0.35 * errors[False]  # measured: 0.23
+    with pytest.raises(TypeError, match="stratify: expected True or False, got 'yes'"):
+        ValueEngine(model, x, bg, stratify="yes")
