@@ -1,10 +1,10 @@
 """Which background rows fill the absent modalities of each masked row (``masking="random"``).
 
 The background is put in a seeded order once: random, or *stratified* (below). The draws of one
-(sample, coalition) are a *window* of consecutive rows of that order: draw ``r`` is row ``(start + r) mod n``. Coalition
-``c`` of a sample starts ``c * stride`` rows after its coalition 0, so the values of a sample do
-not depend on chunk or batch size, and a window continues where it stopped when more draws are
-added (``draws="auto"``).
+(sample, coalition) are a *window* of consecutive rows of that order: draw ``r`` is row
+``(start + r) mod n``. Coalition ``c`` of a sample starts ``c * stride`` rows after its coalition
+0, so the values of a sample do not depend on chunk or batch size, and a window continues where
+it stopped when more draws are added (``draws="auto"``).
 
 Where a window starts:
 

@@ -21,23 +21,22 @@ background rows / sqrt(n_bg); 0 for ``v(full)``. With a single draw from more th
 row the SE is unknown and reported as NaN; a set of one row gives SE 0.
 
 Draws (``draws.py``). The background is put in a seeded order once; the R draws of a sample and
-coalition are a window of consecutive rows of that order. The order is stratified by how each
-row moves the model (``_stratify_background``, M·n model rows; ``stratify=False``: random), so
-each window holds every stratum in proportion: same expectation, smaller Monte-Carlo error, and
-the SEs (those of a random order) are then cautious. With fixed draws the window
-starts at the sample's *slot*: ``G = 4 * ceil(n / (R mod n))`` evenly spaced starts round the
-background, one sample per slot in each block of G samples (seeded rotation per block), which
-shares draws between samples as much as random starts would (``draws.py``); with
-``draws="auto"``, at a seeded hash of the sample index. So the values depend only on the seed,
-never on chunk size, batch size, thread timing or which other samples are still drawing (adaptive
-mode), and the same seed gives identical values run to run. By default the coalitions of a sample
-get windows ``max draws`` rows apart, disjoint while (2**M − 2)·R ≤ n, so their errors are
-independent and an error bar on any linear combination of values (a Shapley value, a Φ entry) can
-be formed from them (with more coalitions than that, windows overlap and such error bars are
-approximate). ``common_draws=True`` gives every coalition of a sample the same window (common
-random numbers): every value and its SE is still valid, and for M ≥ 3 this usually reduces the
-variance of differences between nested coalitions, but the values of one sample become
-correlated, so their SEs no longer add in quadrature.
+coalition are a window of consecutive rows of that order. The order is stratified by how each row
+moves the model (``_stratify_background``, M·n model rows; ``stratify=False``: random), so each
+window holds every stratum in proportion: same expectation, smaller Monte-Carlo error, and the SEs
+(those of a random order) are then cautious. With fixed draws the window starts at the sample's
+*slot*: ``G = 4 * ceil(n / (R mod n))`` evenly spaced starts round the background, one sample per
+slot in each block of G samples (seeded rotation per block), which shares draws between samples as
+much as random starts would (``draws.py``); with ``draws="auto"``, at a seeded hash of the sample
+index. So the values depend only on the seed, never on chunk size, batch size, thread timing or
+which other samples are still drawing (adaptive mode), and the same seed gives identical values run
+to run. By default the coalitions of a sample get windows ``max draws`` rows apart, disjoint while
+(2**M − 2)·R ≤ n, so their errors are independent and an error bar on any linear combination of
+values (a Shapley value, a Φ entry) can be formed from them (with more coalitions than that,
+windows overlap and such error bars are approximate). ``common_draws=True`` gives every coalition
+of a sample the same window (common random numbers): every value and its SE is still valid, and for
+M ≥ 3 this usually reduces the variance of differences between nested coalitions, but the values of
+one sample become correlated, so their SEs no longer add in quadrature.
 
 Target (which output is explained): ``"predicted"`` (the probability of the class predicted on
 the full sample, for every coalition of that sample), a class index, ``"all"`` (one value table
@@ -48,20 +47,20 @@ probabilities, anything else as logits, to which a softmax is applied. The decis
 probe rows and the background rows before any coalition is evaluated; if a later batch
 contradicts it, a ``ModelOutputError`` says so. ``output="probabilities"`` / ``"logits"`` forces it.
 
-Batching. Masked inputs are written with vectorised numpy indexing into preallocated buffers
-(the concatenated ``(rows, D)`` features for early-fusion models, one buffer per modality
-otherwise), in batches of about ``memory_mb`` (4) MiB of input (``batch_rows`` overrides).
-Batches of a few MiB stay in the CPU cache, which makes them cheaper to build and, on the CPU,
-cheaper for the model too: on the 2-core benchmark machine (2 MiB of L2 cache per core) the
-HD-XOR MLP ran 7-15% (onnxruntime) and 15-30% (torch) faster per row on 1,000-4,000-row calls
-(1.2-4.8 MB) than on 6,000-row ones (7.2 MB, the former 8 MiB default); calls alternated, 60
-times each (``python -m intershap_widget.bench`` times the engine at its chosen batch size). Within a batch the rows are laid
-out ``(coalition, sample, draw)``; the model sees one call per batch. With fixed draws and random
-masking, whole blocks of G samples go through the *tile* instead (``_Tile``): a buffer whose
-absent modalities, which depend only on the slot, are written once, so each block writes only
-its present modalities. On the benchmark that cut the time spent building inputs about 3× and
-brought the engine from 1.31× to 1.12–1.28× the model's bare forward time (the range is this
-2-core machine's drift between runs; ``python -m intershap_widget.bench``).
+Batching. Masked inputs are written with vectorised numpy indexing into preallocated buffers (the
+concatenated ``(rows, D)`` features for early-fusion models, one buffer per modality otherwise), in
+batches of about ``memory_mb`` (4) MiB of input (``batch_rows`` overrides). Batches of a few MiB
+stay in the CPU cache, which makes them cheaper to build and, on the CPU, cheaper for the model
+too: on the 2-core benchmark machine (2 MiB of L2 cache per core) the HD-XOR MLP ran 7-15%
+(onnxruntime) and 15-30% (torch) faster per row on 1,000-4,000-row calls (1.2-4.8 MB) than on
+6,000-row ones (7.2 MB, the former 8 MiB default); calls alternated, 60 times each (``python -m
+intershap_widget.bench`` times the engine at its chosen batch size). Within a batch the rows are
+laid out ``(coalition, sample, draw)``; the model sees one call per batch. With fixed draws and
+random masking, whole blocks of G samples go through the *tile* instead (``_Tile``): a buffer whose
+absent modalities, which depend only on the slot, are written once, so each block writes only its
+present modalities. On the benchmark that cut the time spent building inputs about 3× and brought
+the engine from 1.31× to 1.12–1.28× the model's bare forward time (the range is this 2-core
+machine's drift between runs; ``python -m intershap_widget.bench``).
 
 Adaptive draws (``draws="auto"``): a separate pilot of 32 draws per coalition sets each sample's
 number of draws, the first of 32, 48, 72, 108, ... ``max_draws`` (2000; each step adds half) at
@@ -532,17 +531,11 @@ class ValueEngine:
         with self._lock:
             if self._prepared:
                 return
-            rows = self._empty_rows
-            outs = []
-            for i in range(0, len(rows), self.batch_rows):
-                sel = rows[i : i + self.batch_rows]
-                outs.append(
-                    self._run_rows(
-                        lambda buf, m, n, sel=sel: np.take(self._rows[m], sel, axis=0, out=buf),
-                        len(sel),
-                    )
-                )
-            out = np.concatenate(outs, axis=0)
+            empty = self._empty_rows
+            out = self._outputs_in_batches(
+                len(empty),
+                lambda view, m, rows: np.take(self._rows[m], empty[rows], axis=0, out=view),
+            )
             if self.target != "output":
                 if self.output == "auto":
                     probs = looks_like_probabilities(self._probe_out) and looks_like_probabilities(
@@ -600,19 +593,14 @@ class ValueEngine:
     def _swapped_outputs(self, reference: int, swapped: int) -> np.ndarray:
         """Outputs (probabilities for classifiers) of background row ``reference`` with modality
         ``swapped`` taken from each background row in turn, ``(n, K)``."""
-        n = self._n_rows
-        outs = []
-        for lo in range(0, n, self.batch_rows):
-            rows = np.arange(lo, min(lo + self.batch_rows, n))
 
-            def fill(buf: np.ndarray, m: int, k: int, rows: np.ndarray = rows) -> None:
-                if m == swapped:
-                    np.take(self._rows[m], rows, axis=0, out=buf)
-                else:
-                    buf[:] = self._rows[m][reference]
+        def fill(view: np.ndarray, m: int, rows: np.ndarray) -> None:
+            if m == swapped:
+                np.take(self._rows[m], rows, axis=0, out=view)
+            else:
+                view[:] = self._rows[m][reference]
 
-            outs.append(self._run_rows(fill, len(rows)))
-        out = np.concatenate(outs, axis=0)
+        out = self._outputs_in_batches(self._n_rows, fill)
         return out if self.target == "output" else self._to_probabilities(out, "background")
 
     def _to_probabilities(self, out: np.ndarray, where: str) -> np.ndarray:
@@ -687,16 +675,23 @@ class ValueEngine:
             fill(view, m, rows)
         return self._call(rows)
 
-    def _full_outputs(self, s_idx: np.ndarray) -> np.ndarray:
+    def _outputs_in_batches(
+        self, n: int, fill: Callable[[np.ndarray, int, np.ndarray], Any]
+    ) -> np.ndarray:
+        """Model outputs ``(n, K)`` of ``n`` rows built ``batch_rows`` at a time:
+        ``fill(view, m, rows)`` writes modality m of the rows ``rows`` (indices in ``0 .. n-1``)."""
         outs = []
-        for i in range(0, len(s_idx), self.batch_rows):
-            sel = s_idx[i : i + self.batch_rows]
+        for lo in range(0, n, self.batch_rows):
+            rows = np.arange(lo, min(lo + self.batch_rows, n))
             outs.append(
-                self._run_rows(
-                    lambda buf, m, n, sel=sel: np.take(self._x[m], sel, axis=0, out=buf), len(sel)
-                )
+                self._run_rows(lambda view, m, _, rows=rows: fill(view, m, rows), len(rows))
             )
         return np.concatenate(outs, axis=0)
+
+    def _full_outputs(self, s_idx: np.ndarray) -> np.ndarray:
+        return self._outputs_in_batches(
+            len(s_idx), lambda view, m, rows: np.take(self._x[m], s_idx[rows], axis=0, out=view)
+        )
 
     def _fill_batch(
         self,
