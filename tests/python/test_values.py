@@ -916,16 +916,22 @@ def test_stratified_windows_cut_the_monte_carlo_error_and_stay_unbiased() -> Non
     x, model = _hidden_bit_xor(400, seed=1)
     bg, _ = _hidden_bit_xor(400, seed=2)  # its 2 × 400 rows to stratify: 5% of 400 × 2 × 20
     exact = compute(model, x, bg, draws=400).values  # every background row once
-    errors = {}
+    errors, rows = {}, {}
     for stratify in (True, False):
-        runs = [
-            compute(model, x, bg, draws=20, seed=seed, stratify=stratify).values - exact
-            for seed in range(5)
+        results = [
+            compute(model, x, bg, draws=20, seed=seed, stratify=stratify) for seed in range(5)
         ]
+        runs = [r.values - exact for r in results]
         errors[stratify] = np.sqrt(np.mean(np.square(runs)))
+        rows[stratify] = results[0].model_rows
         assert abs(np.mean(runs)) < 0.01  # no bias either way
     # one reference row splits each modality's bit, so each window holds about as many rows
     # with each bit as the background
     assert errors[True] < 0.35 * errors[False]  # measured: 0.23
+    assert rows[True] - rows[False] == 2 * 400  # each modality swapped in from every row
+    # with 2 draws the 800 rows would be half the job's (over 5%): not stratified
+    cheap = [compute(model, x, bg, draws=2, stratify=s) for s in (True, False)]
+    np.testing.assert_array_equal(cheap[0].values, cheap[1].values)
+    assert cheap[0].model_rows == cheap[1].model_rows
     with pytest.raises(TypeError, match="stratify: expected True or False, got 'yes'"):
         ValueEngine(model, x, bg, stratify="yes")

@@ -184,7 +184,8 @@ def test_a_model_that_fails_midway_keeps_what_was_computed_and_wait_reraises() -
 
     def flaky(batch: dict) -> np.ndarray:
         calls["n"] += 1
-        # calls 1-4: the probe, v(∅) and the two that stratify the background
+        # the probe, v(∅) and the two calls that stratify the background come first, then the
+        # model fails on its fifth coalition batch
         if batch["a"].shape[0] > 10 and calls["n"] > 8:
             raise RuntimeError("GPU on fire")
         return _xor_like(batch)
