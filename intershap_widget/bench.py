@@ -94,15 +94,18 @@ def _bare_forward(
     return forward, rows
 
 
-def _time_bare(engine: ValueEngine, module: Any, kind: str, rows: int, distinct: bool) -> float:
-    """Seconds of bare forward calls over ``rows`` rows (scaled from whole calls)."""
+def _time_bare(
+    engine: ValueEngine, module: Any, kind: str, rows: int, distinct: bool
+) -> tuple[float, int]:
+    """Seconds of bare forward calls over ``rows`` rows (scaled from whole calls), and the rows
+    per call."""
     forward, batch = _bare_forward(engine, module, kind, distinct)
     forward()  # warm
     calls = -(-rows // batch)
     t0 = time.perf_counter()
     for _ in range(calls):
         forward()
-    return (time.perf_counter() - t0) * rows / (calls * batch)
+    return (time.perf_counter() - t0) * rows / (calls * batch), batch
 
 
 def _time_pair(
@@ -119,15 +122,11 @@ def _time_pair(
         engine_s = time.perf_counter() - t0
         rows = engine.model_rows - rows_before
         in_model_s = engine.model.seconds - model_s_before
+        bare_s, batch = _time_bare(engine, module, kind, rows, distinct=True)
+        cached_s, _ = _time_bare(engine, module, kind, rows, distinct=False)
         runs.append(
-            {
-                "engine_s": engine_s,
-                "bare_s": _time_bare(engine, module, kind, rows, distinct=True),
-                "cached_s": _time_bare(engine, module, kind, rows, distinct=False),
-                "in_model_s": in_model_s,
-            }
+            {"engine_s": engine_s, "bare_s": bare_s, "cached_s": cached_s, "in_model_s": in_model_s}
         )
-        batch = engine.largest_batch_input().shape[0]
         info.update(rows=rows, batch=batch, result=result, engine=engine)
     best = min(runs, key=lambda r: r["engine_s"])
     info.update(
