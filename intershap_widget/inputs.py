@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from .limits import MAX_ENGINE_MODALITIES, MIN_MODALITIES
+
 __all__ = [
     "MASKINGS",
-    "MAX_MODALITIES",
+    "MAX_ENGINE_MODALITIES",
     "MIN_MODALITIES",
     "TARGETS",
     "Modalities",
@@ -35,8 +37,6 @@ __all__ = [
     "to_float_array",
 ]
 
-MIN_MODALITIES = 2
-MAX_MODALITIES = 12
 MASKINGS = ("random", "mean", "baseline")
 TARGETS = ("predicted", "all", "output")
 
@@ -230,9 +230,9 @@ def normalize_modalities(
         raise TypeError(
             f"{argument}: expected a dict name -> array, or a list of arrays with names=, got {describe(modalities)}"
         )
-    if not MIN_MODALITIES <= len(raw) <= MAX_MODALITIES:
+    if not MIN_MODALITIES <= len(raw) <= MAX_ENGINE_MODALITIES:
         raise ValueError(
-            f"{argument}: expected {MIN_MODALITIES} to {MAX_MODALITIES} modalities (InterSHAP measures"
+            f"{argument}: expected {MIN_MODALITIES} to {MAX_ENGINE_MODALITIES} modalities (InterSHAP measures"
             f" interactions between modalities), got {len(raw)}"
         )
     arrays: dict[str, np.ndarray] = {}
