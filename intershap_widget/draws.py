@@ -76,6 +76,19 @@ SLOTS_PER_WINDOW = 4
 #: A reordered copy of the background is kept when it needs at most this many bytes; beyond, rows
 #: are gathered through the permutation (same rows, same values, no copy).
 POOL_LIMIT_BYTES = 512 * 2**20
+#: Draws of the pilot round of ``draws="auto"``, and the first total a sample may stop at.
+FIRST_ROUND = 32
+#: each adaptive round adds half the draws so far: overshoots the needed draws by at most 1.5×
+ROUND_GROWTH = 1.5
+
+
+def auto_rounds(max_draws: int) -> list[int]:
+    """Cumulative draws after each adaptive round: 32, 48, 72, ... then ``max_draws``."""
+    rounds, total = [], FIRST_ROUND
+    while total < max_draws:
+        rounds.append(total)
+        total = int(np.ceil(total * ROUND_GROWTH))
+    return [*rounds, max_draws]
 
 
 def mix64(z: np.ndarray) -> np.ndarray:
