@@ -2,7 +2,7 @@
  * Aggregates over any set of samples (SPEC.md §3), read from the per-sample results: cohorts and
  * brushed selections re-aggregate without decomposing again.
  */
-import { PerSample } from './decompose';
+import type { PerSample } from './perSample';
 import { describe } from './validate';
 
 /**

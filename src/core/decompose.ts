@@ -5,35 +5,13 @@ import { compiledKernel, MAX_REGISTER_M } from './compiled';
 import { addToSums, sumsLength } from './sums';
 import { decomposeInArena } from './tables';
 import { genericKernel } from './kernels';
+import { allocatePerSample, slicePerSample } from './perSample';
+import type { PerSample } from './perSample';
 import { checkModalityCount, checkValueTable, throwNonFinite } from './validate';
 
-/** Everything computed per sample, as flat typed arrays (sample-major). */
-export interface PerSample {
-  /** Number of modalities. */
-  readonly M: number;
-  /** Number of samples N. */
-  readonly n: number;
-  /** φ, N × M. */
-  readonly shapley: Float64Array;
-  /** Φ, N × M × M, each matrix row-major; off-diagonal = SII/2, diagonal = main effect. */
-  readonly matrices: Float64Array;
-  /** Local score I_a, N; NaN where undefined (Σ|Φ| = 0). */
-  readonly local: Float64Array;
-  /** Mass_k = Σ_{|T|=k} m(T), N × M; column k−1 holds order k. */
-  readonly orderMass: Float64Array;
-}
-
-/** Zeroed output arrays for n samples of M modalities. */
-export function allocatePerSample(M: number, n: number): PerSample {
-  return {
-    M,
-    n,
-    shapley: new Float64Array(n * M),
-    matrices: new Float64Array(n * M * M),
-    local: new Float64Array(n),
-    orderMass: new Float64Array(n * M)
-  };
-}
+// The per-sample arrays live in the leaf module perSample.ts; they stay importable from here.
+export { allocatePerSample } from './perSample';
+export type { PerSample } from './perSample';
 
 /**
  * Decomposes every sample of a flat value table (N × 2^M, bitmask order).
@@ -112,17 +90,4 @@ function decomposeWithJavaScript(
   if (sums !== undefined && !sumsInside) {
     addToSums(part, sums);
   }
-}
-
-/** Views (no copies) of samples start … start + n − 1 of `out`. */
-function slicePerSample(out: PerSample, start: number, n: number): PerSample {
-  const M = out.M;
-  return {
-    M,
-    n,
-    shapley: out.shapley.subarray(start * M, (start + n) * M),
-    matrices: out.matrices.subarray(start * M * M, (start + n) * M * M),
-    local: out.local.subarray(start, start + n),
-    orderMass: out.orderMass.subarray(start * M, (start + n) * M)
-  };
 }

@@ -2,8 +2,9 @@
  * The InterSHAP math core: pure TypeScript, no DOM, Jupyter or Node dependency, so it runs in the
  * browser, in a web worker and in Node alike. SPEC.md defines every number computed here.
  */
-export { allocatePerSample, decomposeAll, decomposeInto } from './decompose';
-export type { PerSample } from './decompose';
+export { decomposeAll, decomposeInto } from './decompose';
+export { allocatePerSample } from './perSample';
+export type { PerSample } from './perSample';
 export { allocateTables, usesSimd } from './tables';
 export type { Tables } from './tables';
 export { aggregate, matrixShares } from './aggregate';

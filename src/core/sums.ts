@@ -12,8 +12,9 @@
  * Layout, for M modalities: Σ Φ (M², row-major) | Σ φ (M) | Σ Mass_k (M) | Σ |Mass_k| (M) |
  * Σ of the defined local scores | number of defined local scores | number of samples.
  */
-import { addRows, Aggregate, finishAggregate, sumDefinedLocals } from './aggregate';
-import { PerSample } from './decompose';
+import { addRows, finishAggregate, sumDefinedLocals } from './aggregate';
+import type { Aggregate } from './aggregate';
+import type { PerSample } from './perSample';
 
 /** Offsets of each part of the running sums for M modalities. */
 export function sumsLayout(M: number) {

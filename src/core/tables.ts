@@ -6,8 +6,10 @@
  * Where WebAssembly SIMD is unavailable, for M above MAX_SIMD_M (10), or for tables
  * over MAX_MEMORY_BYTES, the arrays are ordinary typed arrays and the JavaScript kernels run.
  */
-import { allocatePerSample, PerSample } from './decompose';
-import { MAX_SIMD_M, SimdKernel, simdKernel } from './simd';
+import { allocatePerSample } from './perSample';
+import type { PerSample } from './perSample';
+import { MAX_SIMD_M, simdKernel } from './simd';
+import type { SimdKernel } from './simd';
 import { sumsLength } from './sums';
 import { checkModalityCount, describe, throwNonFinite } from './validate';
 
