@@ -53,9 +53,8 @@ class _Tile:
     with every coalition of its G slots. The absent modalities of region (copy, coalition, slot)
     are that slot's window, whichever sample sits in it, so they are written once (``buffers`` is
     filled lazily) and each block of samples then writes only its present modalities. That skips
-    more than half of the bytes and every read of the background: after a model call the caches
-    are cold, and the full build measured about 4× the present-only one there (HD-XOR, 300
-    float32 features, 6,000-row batches).
+    more than half of the bytes and every read of the background, whose rows are no longer in the
+    CPU cache after a model call (measured: docs/BENCHMARKS.md).
     """
 
     slots: int

@@ -14,8 +14,8 @@ It prints, for the ONNX model (onnxruntime) and for the torch module:
   ``BARE_FORWARD_BYTES`` in all (twice this machine's L3 cache): like the engine's rows, and
   like any forward pass over 4M rows, each call's input then comes from memory, not the cache;
 - their ratio (the engine's overhead; the target is ≤ 1.2), the same against one cached batch
-  fed to every call (the fastest the model can go: 2-7% faster than distinct rows here, so the
-  stricter ratio), and the in-run ratio: engine wall time / time spent inside the model's calls
+  fed to every call (the fastest the model can go, so the stricter ratio; how much faster:
+  docs/BENCHMARKS.md), and the in-run ratio: engine wall time / time spent inside the model's calls
   during that same run, which is less sensitive to other load on the machine because both are
   measured over the same seconds.
 

@@ -89,10 +89,9 @@ class ChunksMixin:
         ``tolerance`` for every coalition value. The pilot's draws are then left out of the values:
         the choice depends on them, so keeping them biases the values. Deciding on the draws
         themselves stops samples whose first draws happen to agree (say all 32 near 1 while the
-        true value is 0.9) at once, with that extreme value. In the test built on that case
-        (``test_adaptive_draws_are_unbiased_when_first_draws_agree_by_chance``) the mean value
-        came out 0.017 too high that way; with the separate pilot it is within noise. On HD-XOR
-        synergy the global score over 12 seeds is then 0.01 points from the exact value on average.
+        true value is 0.9) at once, with that extreme value
+        (``test_adaptive_draws_are_unbiased_when_first_draws_agree_by_chance`` is built on that
+        case; the bias it showed, and the accuracy on HD-XOR: docs/BENCHMARKS.md).
         """
         p1, p2 = np.zeros_like(state.s1), np.zeros_like(state.s2)
         self._draw_round(state, np.arange(len(state.samples)), 0, FIRST_ROUND, 0, p1, p2)

@@ -13,37 +13,32 @@ Where a window starts:
   drawn by about as many slots as any other. Consecutive blocks of ``G`` samples hold one sample
   per slot, in a seeded rotation per block. Two samples in different blocks share a slot with
   probability 1/G, and then their whole window; otherwise they share the rows where their windows
-  overlap. Both the mean and the mean square of the number of rows two samples share are then
-  close to those of independent random starts (the mean square within 3% for R = n/3), and so is
-  the Monte-Carlo error of statistics over many samples, which depends on both: the global score
-  of 16 seeds had the same SD with slots as with random starts (0.0006 on HD-XOR synergy, M = 2,
-  R = 1000; 0.0030 on uniqueness, M = 3, R = 200). With one slot per window length instead (G =
-  n / R, windows that partition the background) that SD was 1.8× larger on synergy: samples then
-  share all of their draws or none. What slots buy: the absent part of a masked row depends only on
-  the slot, so the engine writes it once into a reusable input buffer and then writes only the
-  present modalities for each block of samples (``values.py``, the tile).
+  overlap. How many rows two samples share, and how often, is then close to independent random
+  starts, and so is the Monte-Carlo error of statistics over many samples; one slot per window
+  length (windows that partition the background) would make samples share all of their draws or
+  none, and a larger error. What slots buy: the absent part of a masked row depends only on the
+  slot, so the engine writes it once into a reusable input buffer and then writes only the
+  present modalities for each block of samples (``batching.py``, the tile).
 - **Adaptive draws** (``draws="auto"``): a seeded hash of the sample index, since samples stop at
   different numbers of draws and no buffer can be reused.
 
 Why windows rather than R independent rows drawn with replacement: a window is a contiguous block
 of the reordered background, so filling the model's input is a block copy instead of a row-by-row
-gather. On the HD-XOR benchmark (300 float32 features, 4M masked rows) that halved the time spent
-building inputs (about 1.1 s -> 0.5 s against 3 s inside the model; ``python -m
-intershap_widget.bench``).
+gather.
 
 Stratified order (``BackgroundWindows.stratify``, used by the engine unless ``stratify=False``).
-The engine labels each background row with a stratum (``values.py``, ``_stratify_background``: per
-modality, whether swapping that modality into a reference row moves the model's output above its
-median) and the order then spreads every stratum evenly: any window holds each stratum in
+The engine labels each background row with a stratum (``targets.py``, ``_stratify_background``:
+per modality, whether swapping that modality into a reference row moves the model's output above
+its median) and the order then spreads every stratum evenly: any window holds each stratum in
 proportion to its size. The values stay unbiased: with a uniformly random start every row lies in
 a window of R draws with probability R/n whatever the order, and the slots, the seeded order
 within each stratum and its seeded phase give the same for fixed draws. The Monte-Carlo error
-shrinks to the part of the per-draw variance *within* strata; on HD-XOR synergy (M = 2) that is
-0.15-0.20 of the whole, and over 12 seeds the global score with R = 1000 came at most 0.051
-points from the exact value (0.138 with a random order), with ``draws="auto"`` at most 0.28
-(0.67). The standard errors below are still those of a random order, which are at least the
-stratified ones (up to O(1/n)): with strata they overstate the error, so error bars are cautious
-and ``draws="auto"`` stops no earlier than before.
+shrinks to the part of the per-draw variance *within* strata. The standard errors below are still
+those of a random order, which are at least the stratified ones (up to O(1/n)): with strata they
+overstate the error, so error bars are cautious and ``draws="auto"`` stops no earlier than before.
+
+What each of these choices measured (slots against random starts, block copies against gathers,
+stratified against random order): docs/BENCHMARKS.md, "Python value engine".
 
 Statistics. Under a uniformly random order, a window of R ≤ n rows is a simple random sample
 *without* replacement, so each value is unbiased and its variance is (1 − R/n)·S²/R, smaller than

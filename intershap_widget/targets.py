@@ -98,9 +98,8 @@ class TargetsMixin:
         Stratum of a background row z: one bit per modality m, whether the explained output of a
         seeded reference background row with its modality m replaced by z's is above the median
         over z. Rows that move the model the same way through one modality then fill every window
-        in proportion. On HD-XOR synergy (M = 2) one reference row splits each modality's XOR bit
-        and the per-draw variance within strata is 0.15-0.20 of the total: over 12 seeds the
-        global score came 2-3× closer to the exact value (``draws.py``), for M·n model rows.
+        in proportion, which leaves only the variance within strata in each value's Monte-Carlo
+        error (``draws.py``; what that gained on HD-XOR: docs/BENCHMARKS.md), for M·n model rows.
         Skipped when those rows would exceed ``STRATA_ROW_SHARE`` of the job's.
         """
         windows = self._windows

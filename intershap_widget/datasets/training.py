@@ -99,11 +99,9 @@ def train_early_fusion_mlp(
         x_train: ``(n, D)`` early-fusion input (e.g. ``HDXOR.concat("train")``).
         y_train: ``(n,)`` integer labels in {0, 1}.
         num_threads: torch intra-op threads during training (default 1). The layers are small
-            (batch 400 × a few hundred features), so extra threads gain little: on the project's
-            2-core machine 2 threads took 0.076 s/epoch against ~0.085 s/epoch for 1 thread when
-            idle, but 0.5–2.4 s/epoch against 0.09–0.14 s/epoch when other processes were busy
-            (OpenMP threads spinning on a shared core). The previous setting is restored
-            afterwards.
+            (batch 400 × a few hundred features), so extra threads gain little when the machine
+            is idle and cost a lot when it is busy (OpenMP threads spinning on a shared core;
+            measured: docs/BENCHMARKS.md). The previous setting is restored afterwards.
     """
     try:
         from torch import nn

@@ -105,8 +105,8 @@ def value_weights(m: int) -> np.ndarray:
     For ``M <= FULL_MATRIX_MAX_M`` the columns are ``[Φ flattened (M*M) | φ (M) | Mass (M)]``,
     so Φ comes straight out of the matrix product. Above that they are
     ``[Φ_ij for i<j (P = M(M−1)/2) | φ (M) | Mass (M)]`` and Φ is assembled afterwards: about
-    half the flops and memory (about 80 MB at M = 16). Both layouts were measured; each is faster
-    on its side of the threshold.
+    half the flops and memory (about 80 MB at M = 16). Each layout is the faster one on its side
+    of the threshold (docs/BENCHMARKS.md).
     """
     pairs, phi = _pair_phi_weights(m)
     mass = _mass_weights(m)
