@@ -79,9 +79,15 @@ class BatchingMixin:
         ]
 
     def largest_batch_input(self) -> np.ndarray:
-        """A copy of the input of the largest coalition batch evaluated so far: ``(rows, D)``
-        concatenated features for an early-fusion model, else the first modality's rows
-        (benchmarks)."""
+        """A copy of the input of the largest coalition batch evaluated so far (benchmarks).
+
+        Returns:
+            ``(rows, D)`` concatenated features for an early-fusion model, else the first
+            modality's rows.
+
+        Raises:
+            RuntimeError: no coalition batch has been evaluated yet.
+        """
         if self._largest is None:
             raise RuntimeError("no coalition batch evaluated yet: call compute_all() first")
         buffers, lo, rows = self._largest
@@ -118,8 +124,10 @@ class BatchingMixin:
     def _outputs_in_batches(
         self, n: int, fill: Callable[[np.ndarray, int, np.ndarray], Any]
     ) -> np.ndarray:
-        """Model outputs ``(n, K)`` of ``n`` rows built ``batch_rows`` at a time:
-        ``fill(view, m, rows)`` writes modality m of the rows ``rows`` (indices in ``0 .. n-1``)."""
+        """Model outputs ``(n, K)`` of ``n`` rows built ``batch_rows`` at a time.
+
+        ``fill(view, m, rows)`` writes modality m of the rows ``rows`` (indices in ``0 .. n-1``).
+        """
         outs = []
         for lo in range(0, n, self.batch_rows):
             rows = np.arange(lo, min(lo + self.batch_rows, n))
@@ -144,8 +152,9 @@ class BatchingMixin:
         absent: bool = True,
         present: bool = True,
     ) -> int:
-        """Writes the masked rows of ``cells × samples × draws[r0:r0+k]`` into rows ``lo ..`` of
-        ``buffers`` (default: the regular ones); returns the number of rows.
+        """Writes the masked rows of ``cells × samples × draws[r0:r0+k]``; returns their number.
+
+        The rows go into rows ``lo ..`` of ``buffers`` (default: the regular ones).
 
         Layout ``(coalition, sample, draw)``. Present modalities are broadcast from the sample;
         absent ones come from the background rows of the draws (see ``draws.py``). ``absent`` /
@@ -187,8 +196,10 @@ class BatchingMixin:
         r0: int,
         k: int,
     ) -> None:
-        """Absent modalities of one coalition's rows ``lo ..`` of ``views``, from each sample's
-        window of draws. ``whole``: the full-width rows behind ``views`` (early fusion)."""
+        """Absent modalities of one coalition's rows ``lo ..`` of ``views``, from the draw windows.
+
+        ``whole``: the full-width rows behind ``views`` (early fusion).
+        """
         windows = self._windows
         assert windows is not None
         absent = [m for m in range(self.M) if not present[m]]
@@ -234,9 +245,11 @@ class BatchingMixin:
         return tile.buffers
 
     def _tile_batches(self, by_slot: np.ndarray, a: int, b: int) -> Iterator[_Batch]:
-        """The tile's batches for the local samples ``a .. b-1``, held by ``by_slot`` as
-        ``(blocks, G)``, each block's samples in slot order: every coalition of every sample, in
-        regions of ``draws`` rows, a block's regions in the order (coalition, slot).
+        """The tile's batches for the local samples ``a .. b-1``.
+
+        ``by_slot`` holds them as ``(blocks, G)``, each block's samples in slot order. The batches
+        cover every coalition of every sample, in regions of ``draws`` rows, a block's regions in
+        the order (coalition, slot).
 
         When a block fits one call, each call takes up to ``copies`` blocks. Otherwise each call
         takes the same run of a block's regions for one block after another, so that the tile rows
@@ -311,8 +324,11 @@ class BatchingMixin:
         return self._call(rows, buffers, lo)
 
     def _batches(self, state: _ChunkState, active: np.ndarray, r0: int, k: int) -> Iterator[_Batch]:
-        """The batches of one round: the tile's for whole blocks of samples where it applies (all
-        of a chunk's samples drawing the fixed draws), regular ones for the rest."""
+        """The batches of one round: the tile's where it applies, regular ones for the rest.
+
+        The tile applies to whole blocks of samples when all of a chunk's samples draw the fixed
+        draws.
+        """
         tile = self._tile
         n = len(state.samples)
         if tile is None or r0 != 0 or k != tile.draws or len(active) != n:

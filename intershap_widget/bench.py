@@ -70,9 +70,11 @@ BARE_FORWARD_BYTES = 64 * 2**20
 def _bare_forward(
     engine: ValueEngine, module: Any, kind: str, distinct: bool
 ) -> tuple[Callable[[], Any], int]:
-    """A bare forward call on pre-built masked batches of the engine's batch size: each call the
-    next of distinct row-shuffled copies of its largest batch, or (``distinct`` False) that batch
-    every time."""
+    """A bare forward call on pre-built masked batches of the engine's batch size.
+
+    Each call takes the next of distinct row-shuffled copies of the engine's largest batch, or
+    (``distinct`` False) that batch every time.
+    """
     x = engine.largest_batch_input()
     rows = x.shape[0]
     copies = -(-BARE_FORWARD_BYTES // x.nbytes) if distinct else 1
@@ -97,8 +99,7 @@ def _bare_forward(
 def _time_bare(
     engine: ValueEngine, module: Any, kind: str, rows: int, distinct: bool
 ) -> tuple[float, int]:
-    """Seconds of bare forward calls over ``rows`` rows (scaled from whole calls), and the rows
-    per call."""
+    """Seconds of bare forward calls over ``rows`` rows (scaled from whole calls), and rows per call."""
     forward, batch = _bare_forward(engine, module, kind, distinct)
     forward()  # warm
     calls = -(-rows // batch)
@@ -146,6 +147,7 @@ def _global(result: ValueResult) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m intershap_widget.bench``; prints the tables described above."""
     parser = argparse.ArgumentParser(
         prog="python -m intershap_widget.bench", description=__doc__.split("\n\n")[0]
     )

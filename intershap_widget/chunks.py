@@ -117,8 +117,10 @@ class ChunksMixin:
         s1: np.ndarray,
         s2: np.ndarray,
     ) -> None:
-        """Draws ``r0 .. r0+k-1`` (window positions ``offset + r``) for the ``active`` samples,
-        adding the sums of the explained values and of their squares into ``s1``/``s2``."""
+        """Draws ``r0 .. r0+k-1`` (window positions ``offset + r``) for the ``active`` samples.
+
+        Adds the sums of the explained values and of their squares into ``s1``/``s2``.
+        """
         done_in_round = 0
         for batch in self._batches(state, active, r0, k):
             if self._cancel.is_set():

@@ -173,8 +173,10 @@ class BackgroundWindows:
         return z.astype(np.int64)
 
     def slot_of(self, samples: np.ndarray) -> np.ndarray:
-        """The slot of each sample (fixed draws): block ``i // G`` holds every slot once, rotated
-        by a seeded amount per block."""
+        """The slot of each sample (fixed draws).
+
+        Block ``i // G`` holds every slot once, rotated by a seeded amount per block.
+        """
         assert self.slots is not None
         g = self.slots
         return (samples + self._hash_below(samples // g, g)) % g
@@ -195,6 +197,7 @@ class BackgroundWindows:
         return flat if self.reordered else self.order[flat]
 
     def copies_blocks(self, k: int) -> bool:
+        """Whether windows of ``k`` draws are copied as blocks (else gathered by index)."""
         return self.reordered and k >= MIN_BLOCK_DRAWS
 
     def blocks(self, start: int, r0: int, k: int) -> list[tuple[int, int, int]]:
@@ -216,8 +219,11 @@ class BackgroundWindows:
         return self.standard_error_of(sample_variance(s1, s2, draws), draws)
 
     def standard_error_of(self, variance: np.ndarray, draws: Any) -> np.ndarray:
-        """SE of a window mean of ``draws`` draws, for a per-draw ``variance``: the variance times
-        the finite-population factor rem·(n − rem)/(n·R²), rem = R mod n (see the module text)."""
+        """SE of a window mean of ``draws`` draws, for a per-draw ``variance``.
+
+        The variance times the finite-population factor rem·(n − rem)/(n·R²), rem = R mod n (see
+        the module text).
+        """
         r = np.asarray(draws, dtype=np.float64)
         rem = np.mod(r, self.n)
         factor = rem * (self.n - rem) / (self.n * r * r)

@@ -53,10 +53,12 @@ class Modalities:
 
     @property
     def n_samples(self) -> int:
+        """Number of samples (the first axis of every array)."""
         return int(self.arrays[self.names[0]].shape[0])
 
     @property
     def M(self) -> int:
+        """Number of modalities."""
         return len(self.names)
 
     @property
@@ -325,6 +327,7 @@ def check_background(
 
 
 def check_masking(masking: Any) -> str:
+    """Returns ``masking`` if it is one of ``MASKINGS``, else raises ValueError."""
     if not isinstance(masking, str) or masking not in MASKINGS:
         options = ", ".join(repr(m) for m in MASKINGS)
         raise ValueError(f"masking: expected one of {options}, got {masking!r}")
@@ -332,8 +335,11 @@ def check_masking(masking: Any) -> str:
 
 
 def check_baseline(baseline: Any, modalities: Modalities) -> dict[str, np.ndarray]:
-    """The replacement values for ``masking='baseline'``: a scalar (e.g. 0) for every modality,
-    or a dict ``name -> scalar or array of the per-sample shape``. Returns one row per modality."""
+    """The replacement values for ``masking='baseline'``, one row per modality.
+
+    ``baseline`` is a scalar (e.g. 0) for every modality, or a dict ``name -> scalar or array of
+    the per-sample shape``.
+    """
     if baseline is None:
         raise ValueError(
             "baseline: expected a scalar (e.g. 0) or a dict name -> array of the per-sample shape"
@@ -392,6 +398,7 @@ def check_target(target: Any) -> str | int:
 
 
 def check_draws(draws: Any) -> int | str:
+    """Returns ``draws``: a positive int or ``"auto"``; raises ValueError otherwise."""
     if isinstance(draws, str):
         if draws == "auto":
             return "auto"
@@ -405,6 +412,7 @@ def check_draws(draws: Any) -> int | str:
 
 
 def check_tolerance(tolerance: Any) -> float:
+    """Returns ``tolerance`` as a positive finite float; raises ValueError otherwise."""
     if (
         isinstance(tolerance, numbers.Real)
         and not isinstance(tolerance, bool)

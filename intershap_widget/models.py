@@ -75,8 +75,11 @@ class ModelOutputError(ValueError):
 
 
 def row_reduce(a: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
-    """``ufunc.reduce(a, axis=1)`` for a 2-D array; a column loop when K is small, which is much
-    faster than numpy's reduction over a short last axis."""
+    """``ufunc.reduce(a, axis=1)`` for a 2-D array.
+
+    A column loop when K is small, which is much faster than numpy's reduction over a short last
+    axis.
+    """
     if a.shape[1] > 32:
         return ufunc.reduce(a, axis=1)
     acc = a[:, 0].copy()
@@ -267,9 +270,11 @@ def adapt_model(
     shapes: Mapping[str, tuple[int, ...]] | None = None,
     fusion: str = "auto",
 ) -> ModelAdapter:
-    """Wraps ``model`` (callable, torch module, scikit-learn estimator or ONNX model) in a
-    :class:`ModelAdapter`. ``shapes`` (per-sample shapes by name) lets ONNX inputs be checked
-    before the first call."""
+    """Wraps ``model`` (callable, torch module, scikit-learn estimator or ONNX model) for the engine.
+
+    Returns a :class:`ModelAdapter`. ``shapes`` (per-sample shapes by name) lets ONNX inputs be
+    checked before the first call.
+    """
     if isinstance(model, ModelAdapter):
         return model
     if not isinstance(fusion, str) or fusion not in FUSIONS:

@@ -48,6 +48,7 @@ class Results:
 
     @property
     def interaction_share(self) -> float:
+        """Share of interactions in the mean matrix: equal to ``global_intershap`` (SPEC §3)."""
         return self.global_intershap
 
     def summary(self) -> dict[str, Any]:

@@ -120,8 +120,11 @@ class TargetsMixin:
         windows.stratify(strata)
 
     def _swapped_outputs(self, reference: int, swapped: int) -> np.ndarray:
-        """Outputs (probabilities for classifiers) of background row ``reference`` with modality
-        ``swapped`` taken from each background row in turn, ``(n, K)``."""
+        """Outputs ``(n, K)`` of background row ``reference`` with one modality swapped in turn.
+
+        Modality ``swapped`` is taken from each background row in turn; classifier outputs are
+        probabilities.
+        """
 
         def fill(view: np.ndarray, m: int, rows: np.ndarray) -> None:
             if m == swapped:
@@ -183,8 +186,11 @@ class TargetsMixin:
 
 
 def _upper_half(values: np.ndarray) -> np.ndarray:
-    """Which values lie above the median; for outputs with ties at the median (a model with few
-    distinct outputs), those ties go to the side that makes the two halves closest in size."""
+    """Which values lie above the median.
+
+    For outputs with ties at the median (a model with few distinct outputs), those ties go to the
+    side that makes the two halves closest in size.
+    """
     median = np.median(values)
     above, at_least = values > median, values >= median
     half = len(values) / 2

@@ -30,6 +30,7 @@ class ValueChunk:
 
     @property
     def stop(self) -> int:
+        """One past the last sample of the chunk."""
         return self.start + int(self.values.shape[0])
 
     def __len__(self) -> int:
@@ -63,13 +64,17 @@ class ValueResult:
 
     @property
     def n_samples(self) -> int:
+        """Number of samples present (``n_total`` when complete)."""
         return int(self.values.shape[0])
 
 
 @dataclass
 class _ChunkState:
-    """What one chunk accumulates: per sample and coalition the sums of the explained values
-    (minus ``shift``, for numerical accuracy) and of their squares, and the draws made so far."""
+    """What one chunk accumulates while it draws.
+
+    Per sample and coalition the sums of the explained values (minus ``shift``, for numerical
+    accuracy) and of their squares, and the draws made so far.
+    """
 
     start: int
     samples: np.ndarray

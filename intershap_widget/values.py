@@ -309,6 +309,7 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Modality names, in modality (bit) order."""
         return self._modalities.names
 
     @property
@@ -318,6 +319,7 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
 
     @property
     def n_samples(self) -> int:
+        """Number of samples to explain."""
         return self._modalities.n_samples
 
     @property
@@ -332,10 +334,12 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
 
     @property
     def model(self) -> ModelAdapter:
+        """The adapter that calls the model."""
         return self._adapter
 
     @property
     def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called (and not reset since)."""
         return self._cancel.is_set()
 
     def cancel(self) -> None:
@@ -346,14 +350,18 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         self._cancel.set()
 
     def reset_cancel(self) -> None:
+        """Clears a :meth:`cancel`, so that the next computation runs."""
         self._cancel.clear()
 
     # ------------------------------------------------------------------------------------------
     # The tile
 
     def _tile_layout(self, row_bytes: int) -> _Tile | None:
-        """The tile for fixed draws with random masking, when a draw window fits one model call
-        and one block of G samples (all coalitions) fits ``TILE_LIMIT_BYTES``; else None."""
+        """The tile for fixed draws with random masking, or None where it does not apply.
+
+        It applies when a draw window fits one model call and one block of G samples (all
+        coalitions) fits ``TILE_LIMIT_BYTES``.
+        """
         windows = self._windows
         if windows is None or windows.slots is None:
             return None
@@ -402,9 +410,20 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         progress: Callable[[int, int, int], Any] | None = None,
         chunk_samples: int = DEFAULT_CHUNK_SAMPLES,
     ) -> ValueResult:
-        """Computes every sample's value table; ``progress(done_samples, total_samples, model_rows)``
-        is called after each chunk. On a model error, the exception gets a ``partial`` attribute
-        holding the :class:`ValueResult` of the samples finished before it."""
+        """Computes every sample's value table.
+
+        Args:
+            progress: called as ``progress(done_samples, total_samples, model_rows)`` after each
+                chunk.
+            chunk_samples: samples per chunk.
+
+        Returns:
+            The :class:`ValueResult` of every sample (``complete`` False after :meth:`cancel`).
+
+        Raises:
+            Exception: whatever the model raised; the exception gets a ``partial`` attribute
+                holding the :class:`ValueResult` of the samples finished before it.
+        """
         t0 = time.perf_counter()
         chunks: list[ValueChunk] = []
         try:

@@ -137,6 +137,11 @@ def train_fusion_mlp(
             (names ``m0, m1, ...``) or a dict name -> array (e.g. ``HDXOR.train``).
         y_train: ``(n,)`` integer labels in {0, 1}.
         fusion: ``"intermediate"`` or ``"late"``.
+        epochs: training epochs.
+        lr: Adam's learning rate.
+        weight_decay: Adam's weight decay.
+        batch_size: rows per mini-batch.
+        seed: seeds the initial weights and the shuffles.
         num_threads: torch intra-op threads during training (default 1; see
             :func:`train_early_fusion_mlp`). The previous setting is restored afterwards.
     """

@@ -98,6 +98,12 @@ def train_early_fusion_mlp(
     Args:
         x_train: ``(n, D)`` early-fusion input (e.g. ``HDXOR.concat("train")``).
         y_train: ``(n,)`` integer labels in {0, 1}.
+        epochs: training epochs (the paper: 200, or 250 for M = 4).
+        lr: Adam's learning rate.
+        weight_decay: Adam's weight decay.
+        batch_size: rows per mini-batch.
+        seed: seeds the initial weights and the shuffles.
+        hidden: the hidden layer widths (default ``(D // 2, D // 4)``).
         num_threads: torch intra-op threads during training (default 1). The layers are small
             (batch 400 × a few hundred features), so extra threads gain little when the machine
             is idle and cost a lot when it is busy (OpenMP threads spinning on a shared core;

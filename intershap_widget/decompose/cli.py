@@ -16,7 +16,7 @@ from .result_types import Aggregate, Decomposition
 
 
 def _jsonify(x: Any) -> Any:
-    """numpy / float → plain JSON values with NaN and ±Inf as ``None``."""
+    """Turns numpy arrays and floats into plain JSON values with NaN and ±Inf as ``None``."""
     if isinstance(x, np.ndarray):
         return _jsonify(x.tolist())
     if isinstance(x, (list, tuple)):

@@ -84,5 +84,6 @@ def resolve_subset(subset: Any, n: int) -> np.ndarray | slice:
 
 
 def readonly(a: np.ndarray) -> np.ndarray:
+    """Marks ``a`` read-only and returns it."""
     a.setflags(write=False)
     return a

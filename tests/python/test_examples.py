@@ -44,8 +44,11 @@ NUMBER = r"-?\d+\.\d+"
 
 
 def run_notebook(name: str, tmp_path: Path, export: str | None = None) -> tuple[str, Path]:
-    """Executes examples/<name> (plus an optional export cell); returns its stdout and the export
-    directory. ``OUT`` in the export code is the directory's path (a string)."""
+    """Executes examples/<name> (plus an optional export cell).
+
+    Returns its stdout and the export directory. ``OUT`` in the export code is the directory's
+    path (a string).
+    """
     nb = nbformat.read(EXAMPLES / name, as_version=4)
     out = tmp_path / "export"
     out.mkdir(parents=True)
@@ -83,8 +86,11 @@ def find(pattern: str, text: str) -> re.Match[str]:
 
 
 def table_rows(text: str, header: list[str]) -> list[dict[str, str]]:
-    """The rows of a table printed by ``DataFrame.to_string(index=False)`` whose header line is
-    ``header`` (whitespace-separated); a row is a line with as many tokens as the header."""
+    """The rows of a table printed by ``DataFrame.to_string(index=False)``.
+
+    The table's header line is ``header`` (whitespace-separated); a row is a line with as many
+    tokens as the header.
+    """
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if line.split() == header:

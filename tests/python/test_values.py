@@ -897,8 +897,10 @@ def test_stratified_order_spreads_each_stratum_over_every_window() -> None:
 
 
 def _hidden_bit_xor(n: int, seed: int) -> tuple[dict, Callable[[dict], np.ndarray]]:
-    """Rows whose modalities each carry one hidden bit (the sign of feature 0) in noise; the
-    model predicts class 1 with 0.9 when the bits differ (HD-XOR in miniature)."""
+    """Rows whose modalities each carry one hidden bit (the sign of feature 0) in noise.
+
+    The model predicts class 1 with 0.9 when the bits differ (HD-XOR in miniature).
+    """
     rng = np.random.default_rng(seed)
     bits = rng.integers(0, 2, size=(n, 2))
     rows = {
