@@ -4,7 +4,7 @@
  * modalities and interactions. A cohort can be made the selection, which every global view follows.
  */
 import { Widget } from '@lumino/widgets';
-import type { CohortSummary } from '../compute/session';
+import type { CohortSummary } from '../compute/main/session';
 import { Chart } from './charts/chart';
 import { SplitBar } from './charts/splitBar';
 import { control, element } from './dom';

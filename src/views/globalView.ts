@@ -5,9 +5,8 @@
  * both of which select samples. It only draws what the engine computed.
  */
 import { Widget } from '@lumino/widgets';
-import type { AggregateResult, ColorBy, Region } from '../compute/engine';
-import type { ModelState } from '../compute/session';
-import { formatCode } from '../compute/session';
+import type { AggregateResult, ColorBy, Region } from '../compute/types';
+import type { ModelState } from '../compute/main/session';
 import { control, element } from './dom';
 import { formatCount, formatInterval, formatNumber } from './format';
 import { MatrixHeatmap } from './charts/heatmap';
@@ -254,7 +253,7 @@ export class GlobalView extends Widget implements DashboardView {
       hasPrediction ? 'prediction (explained output)' : 'prediction v(full)',
       pointRadius(context.model.received)
     );
-    this.renderLegend(colorBy);
+    this.renderLegend(colorBy, code => context.source.formatCode(code));
   }
 
   /** The colouring options this model offers; the default is the label, else the predicted class. */
@@ -285,7 +284,7 @@ export class GlobalView extends Widget implements DashboardView {
     return this.colorBy;
   }
 
-  private renderLegend(colorBy: ColorBy): void {
+  private renderLegend(colorBy: ColorBy, formatCode: (code: number) => string): void {
     const image = this.scatter.lastImage;
     const entries = (image?.categories ?? []).map((code, k) => {
       const entry = element('span', 'intershap-legend-entry');
@@ -308,7 +307,9 @@ export class GlobalView extends Widget implements DashboardView {
   private async describe(index: number): Promise<string> {
     return this.withContext(async c => {
       const sample = await c.source.sample(c.modelId, index);
-      const label = Number.isFinite(sample.label) ? ` · label ${formatCode(sample.label)}` : '';
+      const label = Number.isFinite(sample.label)
+        ? ` · label ${c.source.formatCode(sample.label)}`
+        : '';
       return `sample ${index} · local ${formatNumber(sample.local)} · prediction ${formatNumber(sample.prediction)}${label}`;
     });
   }

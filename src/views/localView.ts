@@ -4,8 +4,7 @@
  * click in the global view, or by its index here.
  */
 import { Widget } from '@lumino/widgets';
-import type { SampleDetail } from '../compute/engine';
-import { formatCode } from '../compute/session';
+import type { SampleDetail } from '../compute/types';
 import { coalitionName, formatCount, formatNumber } from './format';
 import { MatrixHeatmap } from './charts/heatmap';
 import { WaterfallChart } from './charts/waterfall';
@@ -114,7 +113,7 @@ export class LocalView extends Widget implements DashboardView {
     }
     this.body.hidden = false;
     const names = model.dataset.names;
-    this.renderFacts(detail);
+    this.renderFacts(detail, code => context.source.formatCode(code));
     this.renderTable(detail, names);
     await nextTask();
     await this.heatmap.draw(
@@ -129,7 +128,7 @@ export class LocalView extends Widget implements DashboardView {
     this.drawnKey = key;
   }
 
-  private renderFacts(detail: SampleDetail): void {
+  private renderFacts(detail: SampleDetail, formatCode: (code: number) => string): void {
     const fact = (className: string, title: string, value: string) => {
       const node = element('span', `intershap-fact ${className}`);
       node.append(

@@ -3,7 +3,25 @@
  * during streaming are throttled.
  */
 
-export { nextTask } from '../compute/tasks';
+/**
+ * Resolves in a new task, so the browser can paint and handle input (and run queued messages) in
+ * between. An `await` on an already-settled promise would continue in the same task; a
+ * MessageChannel avoids setTimeout's 4 ms clamp. The views' own copy of the worker's helper
+ * (src/compute/worker/tasks.ts): views import nothing that runs from src/compute.
+ */
+export function nextTask(): Promise<void> {
+  if (typeof MessageChannel === 'undefined') {
+    return new Promise(resolve => setTimeout(resolve, 0));
+  }
+  return new Promise(resolve => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
 
 /**
  * Runs an async job at most once per `intervalMs`, never two at a time, and always once more after

@@ -1,6 +1,7 @@
 /**
- * What the views need from the data side, and nothing more. The session (src/compute/session.ts)
- * provides it; every number arrives already computed by the engine.
+ * What the views need from the data side, and nothing more. The session
+ * (src/compute/main/session.ts) provides it; every number arrives already computed by the engine,
+ * and the views import only types from src/compute.
  */
 import type {
   LocalHistogram,
@@ -9,13 +10,13 @@ import type {
   RasterResult,
   Region,
   SampleDetail
-} from '../compute/engine';
+} from '../compute/types';
 import type {
   CohortSummary,
   GroupingOption,
   ModelState,
   SelectionOrigin
-} from '../compute/session';
+} from '../compute/main/session';
 import type { ThemeColors } from './plotly';
 
 export interface DashboardSource {
@@ -39,6 +40,8 @@ export interface DashboardSource {
     members: Int32Array
   ): Promise<{ low: number; high: number } | null>;
   reportError(error: unknown): void;
+  /** How a label or class code is written (the cohorts' names use the same). */
+  formatCode(code: number): string;
 }
 
 /** Everything a view needs to draw itself once. */

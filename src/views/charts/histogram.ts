@@ -2,7 +2,7 @@
  * The distribution of local scores, binned in the worker. Brushing a range of scores (or clicking
  * a bar) selects the samples whose local score lies in it; the selection is overlaid on all samples.
  */
-import type { LocalHistogram } from '../../compute/engine';
+import type { LocalHistogram } from '../../compute/types';
 import { axisStyle, baseLayout, INTERACTION_COLOR } from '../plotly';
 import type { ThemeColors } from '../plotly';
 import { Chart } from './chart';

@@ -1,6 +1,6 @@
 /**
  * One point per sample: its local score against its prediction, coloured by label or predicted
- * class. The points are an image the worker rasterises (see compute/raster.ts for why); plotly
+ * class. The points are an image the worker rasterises (see compute/worker/raster.ts for why); plotly
  * draws the axes over it and provides box and lasso selection, zoom and pan. A click opens the
  * nearest sample, a hover names it — both looked up by the worker.
  */
@@ -10,7 +10,7 @@ import type {
   RasterRequest,
   RasterResult,
   Region
-} from '../../compute/engine';
+} from '../../compute/types';
 import { axisStyle, baseLayout, cssColorToNumber, hexToNumber, OKABE_ITO } from '../plotly';
 import type { PlotlyAxis, ThemeColors } from '../plotly';
 import { Chart } from './chart';

@@ -1,8 +1,8 @@
 /**
  * One sample's path from v(∅) to its prediction: each main effect, then each pair interaction
- * (compute/local.ts builds the steps; they land exactly on v(full)).
+ * (compute/worker/local.ts builds the steps; they land exactly on v(full)).
  */
-import type { WaterfallStep } from '../../compute/engine';
+import type { WaterfallStep } from '../../compute/types';
 import { formatNumber } from '../format';
 import { axisStyle, baseLayout, INTERACTION_COLOR, MODALITY_COLORS, plotlyText } from '../plotly';
 import type { ThemeColors } from '../plotly';

@@ -1,8 +1,8 @@
 /**
  * Resolves in a new task, so the event loop can run queued messages (and, on the main thread, the
  * browser can paint and handle input) in between. An `await` on an already-settled promise would
- * continue in the same task; a MessageChannel avoids setTimeout's 4 ms clamp. Shared by the worker's
- * interruptible jobs and the views' chart draws.
+ * continue in the same task; a MessageChannel avoids setTimeout's 4 ms clamp. Used by the engine's
+ * interruptible jobs (the views keep their own copy in src/views/schedule.ts).
  */
 export function nextTask(): Promise<void> {
   if (typeof MessageChannel === 'undefined') {

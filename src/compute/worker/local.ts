@@ -3,14 +3,7 @@
  * waterfall from v(∅) to the prediction, and the value table as rows. Pure functions, used by the
  * engine's 'sample' request.
  */
-
-/** One bar of the waterfall. `modalities` are the modality indices the bar is about. */
-export interface WaterfallStep {
-  kind: 'start' | 'main' | 'pair' | 'end';
-  modalities: number[];
-  /** v(∅) for 'start', v(full) for 'end', otherwise the bar's signed contribution. */
-  value: number;
-}
+import type { CoalitionRow, WaterfallStep } from '../types';
 
 /**
  * v(∅), then each main effect Φ_ii, then each pair interaction Φ_ij + Φ_ji (i < j), then v(full).
@@ -38,15 +31,6 @@ export function waterfallSteps(
   const full = (1 << M) - 1;
   steps.push({ kind: 'end', modalities: allModalities(M), value: values[full] });
   return steps;
-}
-
-/** One coalition of the value table. */
-export interface CoalitionRow {
-  mask: number;
-  modalities: number[];
-  value: number;
-  /** Monte-Carlo standard error; NaN when unknown. */
-  se: number;
 }
 
 /** The 2^M coalitions, smallest first (then in bitmask order), with their values and errors. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { coalitionRows, membersOf, waterfallSteps } from '../../../src/compute/local';
-import { decomposeAll } from '../../../src/core';
-import { randomTables } from '../core/helpers';
+import { coalitionRows, membersOf, waterfallSteps } from '../../../../src/compute/worker/local';
+import { decomposeAll } from '../../../../src/core';
+import { randomTables } from '../../core/helpers';
 
 describe('waterfallSteps', () => {
   for (const M of [2, 3, 4, 5]) {

@@ -1,9 +1,10 @@
 /**
  * The compute engine: value tables per model, their per-sample decompositions, and everything the
  * views ask of them (aggregates over any subset, intervals, the scatter image, brushes, clicks,
- * histograms, cohorts, one sample's detail). It runs inside the web worker (worker.ts) or, when
+ * histograms, cohorts, one sample's detail). It runs inside the web worker (entry.ts) or, when
  * workers are off, on the main thread behind the same asynchronous client, so callers never know
- * the difference. Only this engine reads the value tables.
+ * the difference. Only this engine reads the value tables. Its requests and results are typed in
+ * ../types.ts.
  */
 import {
   aggregate,
@@ -14,12 +15,22 @@ import {
   decomposeInto,
   meanAbsoluteOrderMass,
   usesSimd
-} from '../core';
-import type { Aggregate, PerSample } from '../core';
-import { BootstrapJob } from './bootstrapJob';
-import type { BootstrapSettings } from './bootstrapJob';
+} from '../../core';
+import type { PerSample } from '../../core';
+import { BootstrapResampler } from '../../core/bootstrap';
+import type {
+  AggregateResult,
+  BootstrapSettings,
+  ComputeRequest,
+  GroupingSpec,
+  GroupSummary,
+  KernelKind,
+  LocalHistogram,
+  RasterRequest,
+  RasterResult,
+  SampleDetail
+} from '../types';
 import { coalitionRows, waterfallSteps } from './local';
-import type { CoalitionRow, WaterfallStep } from './local';
 import { rasterizePoints } from './raster';
 import { nextTask } from './tasks';
 import {
@@ -32,109 +43,7 @@ import {
   nearestSample,
   selectRegion
 } from './samples';
-import type { LocalHistogram, NearestQuery, PointSet, Region } from './samples';
-
-export type { BootstrapSettings } from './bootstrapJob';
-export type { LocalHistogram, NearestQuery, Region } from './samples';
-export type { CoalitionRow, WaterfallStep } from './local';
-
-export interface SampleDetail {
-  index: number;
-  values: number[];
-  se: number[] | null;
-  shapley: number[];
-  matrix: number[];
-  local: number;
-  orderMass: number[];
-  /** The explained prediction (v(full) when the kernel sent none). */
-  prediction: number;
-  /** NaN when unknown. */
-  label: number;
-  predictedClass: number;
-  waterfall: WaterfallStep[];
-  coalitions: CoalitionRow[];
-}
-
-export interface AggregateResult extends Aggregate {
-  interval: { low: number; high: number } | null;
-  /** Mean |Mass_k| per sample, k = 1 … M (order k at k − 1). */
-  orderMassAbs: Float64Array;
-  /** Samples received so far (the whole data set once streaming is done). */
-  received: number;
-}
-
-/** What colours the scatter's points: a per-sample code the engine holds. */
-export type ColorBy = 'label' | 'predictedClass' | 'none';
-
-/** How samples are grouped into cohorts: a code the engine holds, or codes given with the request. */
-export type GroupingSpec =
-  { kind: 'label' } | { kind: 'predictedClass' } | { kind: 'codes'; codes: Float64Array };
-
-export interface RasterRequest {
-  /** Image size in device pixels. */
-  width: number;
-  height: number;
-  /** Null: fit the plotted samples. */
-  xRange: [number, number] | null;
-  yRange: [number, number] | null;
-  colorBy: ColorBy;
-  /** 0xRRGGBB per category, cycled when there are more categories. */
-  palette: number[];
-  fallbackColor: number;
-  radius: number;
-  highlight: Int32Array | null;
-  fadedAlpha: number;
-}
-
-export interface RasterResult {
-  width: number;
-  height: number;
-  pixels: Uint8ClampedArray;
-  xRange: [number, number];
-  yRange: [number, number];
-  /** The colouring actually used ('none' when the requested codes are unknown). */
-  colorBy: ColorBy;
-  /** The category codes coloured palette[k % palette.length], with their plotted counts. */
-  categories: number[];
-  counts: number[];
-  nPlotted: number;
-  /** Received samples that cannot be plotted (undefined local score). */
-  nUnplotted: number;
-}
-
-export interface GroupSummary {
-  code: number;
-  members: Int32Array;
-  aggregate: Aggregate;
-}
-
-export type ComputeRequest =
-  | { op: 'reset'; modelId: string; M: number; nSamples: number }
-  | {
-      op: 'append';
-      modelId: string;
-      start: number;
-      values: Float64Array;
-      se?: Float64Array;
-      prediction?: Float64Array;
-      label?: Float64Array;
-      predictedClass?: Float64Array;
-    }
-  | { op: 'aggregate'; modelId: string; subset?: Int32Array; bootstrap?: BootstrapSettings }
-  | {
-      op: 'interval';
-      modelId: string;
-      key: string;
-      subset?: Int32Array;
-      bootstrap: BootstrapSettings;
-    }
-  | { op: 'sample'; modelId: string; index: number }
-  | { op: 'locals'; modelId: string }
-  | { op: 'select'; modelId: string; region: Region }
-  | { op: 'nearest'; modelId: string; query: NearestQuery }
-  | { op: 'histogram'; modelId: string; bins: number; selection: Int32Array | null }
-  | { op: 'raster'; modelId: string; request: RasterRequest }
-  | { op: 'groups'; modelId: string; grouping: GroupingSpec };
+import type { PointSet } from './samples';
 
 interface ModelTables {
   M: number;
@@ -156,9 +65,6 @@ interface ModelTables {
    */
   sums: Float64Array | null;
 }
-
-/** 'simd': WebAssembly SIMD on tables in WebAssembly memory; 'javascript': the compiled kernels. */
-export type KernelKind = 'simd' | 'javascript';
 
 /** Sample draws per slice of a bootstrap: about 15 ms of work, so other requests wait little. */
 const BOOTSTRAP_SLICE_DRAWS = 200_000;
@@ -327,6 +233,12 @@ export class ComputeEngine {
   /**
    * The bootstrap interval of the global score, in slices between which other requests are
    * answered. Resolves null when a newer request with the same key superseded this one.
+   *
+   * Why slices: 1000 resamples of 100,000 samples take about 7 s. Run in one go, that would hold
+   * the worker, and every brush made meanwhile would wait for it. In slices, the worker answers
+   * other requests between them, and an interval nobody needs any more (the user brushed again)
+   * is dropped. Core's resampler makes the same draws however it is sliced, so the interval is
+   * exactly bootstrapGlobal's.
    */
   private async interval(
     modelId: string,
@@ -337,19 +249,20 @@ export class ComputeEngine {
     const t = this.tables(modelId);
     const token = {};
     this.intervalJobs.set(key, token);
-    const job = new BootstrapJob(t.per, this.effectiveSubset(t, subset) ?? null, bootstrap);
-    if (job.count < 2) {
+    const resampler = new BootstrapResampler(t.per, this.effectiveSubset(t, subset), bootstrap);
+    if (resampler.count < 2) {
       this.intervalJobs.delete(key);
       return null;
     }
-    while (!job.step(BOOTSTRAP_SLICE_DRAWS)) {
+    while (!resampler.step(BOOTSTRAP_SLICE_DRAWS)) {
       await nextTask();
       if (this.intervalJobs.get(key) !== token) {
         return null;
       }
     }
     this.intervalJobs.delete(key);
-    return job.result();
+    const { low, high } = resampler.result();
+    return { low, high };
   }
 
   private sample(modelId: string, index: number): SampleDetail {

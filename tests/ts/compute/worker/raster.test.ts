@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { discOffsets, rasterizePoints } from '../../../src/compute/raster';
-import type { RasterOptions } from '../../../src/compute/raster';
-import type { PointSet } from '../../../src/compute/samples';
+import { discOffsets, rasterizePoints } from '../../../../src/compute/worker/raster';
+import type { RasterOptions } from '../../../../src/compute/worker/raster';
+import type { PointSet } from '../../../../src/compute/worker/samples';
 
 const base: RasterOptions = {
   width: 10,

@@ -3,11 +3,11 @@
  * same samples, so the views' numbers are the core's numbers.
  */
 import { describe, expect, it } from 'vitest';
-import { ComputeEngine } from '../../../src/compute/engine';
-import type { AggregateResult, RasterResult, SampleDetail } from '../../../src/compute/engine';
-import { selectRegion } from '../../../src/compute/samples';
-import { aggregate, bootstrapGlobal, decomposeAll } from '../../../src/core';
-import { expectAllClose, randomTables } from '../core/helpers';
+import { ComputeEngine } from '../../../../src/compute/worker/engine';
+import type { AggregateResult, RasterResult, SampleDetail } from '../../../../src/compute/types';
+import { selectRegion } from '../../../../src/compute/worker/samples';
+import { aggregate, bootstrapGlobal, decomposeAll } from '../../../../src/core';
+import { expectAllClose, randomTables } from '../../core/helpers';
 
 const M = 3;
 const N = 400;

@@ -4,9 +4,15 @@
  * and tells listeners when anything changed. No DOM here: views subscribe, draw, and ask for the
  * per-sample results they show (always computed by the engine, in the worker).
  */
-import { decodeChunk, parseKernelMessage, ProtocolError, toFloat64 } from '../protocol/messages';
-import type { DatasetMessage, ProgressMessage, StatusMessage } from '../protocol/messages';
-import { ComputeClient } from './client';
+import { decodeChunk, parseKernelMessage, ProtocolError, toFloat64 } from '../../protocol/messages';
+import type {
+  ChunkMessage,
+  CohortsMessage,
+  DatasetMessage,
+  KernelMessage,
+  ProgressMessage,
+  StatusMessage
+} from '../../protocol/messages';
 import type {
   AggregateResult,
   GroupingSpec,
@@ -18,7 +24,8 @@ import type {
   RasterResult,
   Region,
   SampleDetail
-} from './engine';
+} from '../types';
+import type { ComputeClient } from './client';
 
 export interface ModelState {
   dataset: DatasetMessage;
@@ -61,6 +68,16 @@ export interface CohortSummary {
 
 export type Listener = () => void;
 
+type Buffers = ReadonlyArray<ArrayBuffer | ArrayBufferView>;
+
+/** A handler for each kind of kernel message, taking that kind's message. */
+type MessageHandlers = {
+  [Kind in KernelMessage['kind']]: (
+    message: Extract<KernelMessage, { kind: Kind }>,
+    buffers: Buffers
+  ) => void;
+};
+
 /** Who changed the selection: the views (a brush, a cohort) or Python (`w.selection = ...`). */
 export type SelectionOrigin = 'view' | 'kernel';
 
@@ -97,7 +114,7 @@ export class Session {
   }
 
   /** Entry point for every custom message from the kernel. Bad messages never throw out of here. */
-  receive(content: unknown, buffers: ReadonlyArray<ArrayBuffer | ArrayBufferView> = []): void {
+  receive(content: unknown, buffers: Buffers = []): void {
     try {
       this.dispatch(content, buffers);
     } catch (error) {
@@ -105,97 +122,115 @@ export class Session {
     }
   }
 
-  private dispatch(content: unknown, buffers: ReadonlyArray<ArrayBuffer | ArrayBufferView>): void {
+  /** One handler per kind of kernel message; `dispatch` picks the message's. */
+  private readonly handlers: MessageHandlers = {
+    dataset: message => this.onDataset(message),
+    chunk: (message, buffers) => this.onChunk(message, buffers),
+    cohorts: (message, buffers) => this.onCohorts(message, buffers),
+    progress: message => this.onProgress(message),
+    status: message => this.onStatus(message)
+  };
+
+  private dispatch(content: unknown, buffers: Buffers): void {
     const message = parseKernelMessage(content);
-    switch (message.kind) {
-      case 'dataset':
-        this.models.set(message.modelId, {
-          dataset: message,
-          received: 0,
-          progress: null,
-          status: null,
-          aggregate: null,
-          selectionAggregate: null,
-          predictions: new Float64Array(message.nSamples).fill(NaN),
-          labels: new Float64Array(message.nSamples).fill(NaN),
-          hasLabels: false,
-          hasPredictedClass: false,
-          version: 0,
-          kernel: null
-        });
-        this.enqueue(async () => {
-          const kernel = await this.compute.reset(message.modelId, message.M, message.nSamples);
-          const model = this.models.get(message.modelId);
-          if (model?.dataset === message) {
-            model.kernel = kernel;
-            this.notify();
-          }
-        });
+    // The table's type pairs each kind with its handler; TypeScript cannot follow that pairing
+    // through an index by a union of kinds, hence the widening.
+    const handle = this.handlers[message.kind] as (
+      message: KernelMessage,
+      buffers: Buffers
+    ) => void;
+    handle(message, buffers);
+  }
+
+  /** A model's stream starts: fresh state, and tables allocated in the worker. */
+  private onDataset(message: DatasetMessage): void {
+    this.models.set(message.modelId, {
+      dataset: message,
+      received: 0,
+      progress: null,
+      status: null,
+      aggregate: null,
+      selectionAggregate: null,
+      predictions: new Float64Array(message.nSamples).fill(NaN),
+      labels: new Float64Array(message.nSamples).fill(NaN),
+      hasLabels: false,
+      hasPredictedClass: false,
+      version: 0,
+      kernel: null
+    });
+    this.enqueue(async () => {
+      const kernel = await this.compute.reset(message.modelId, message.M, message.nSamples);
+      const model = this.models.get(message.modelId);
+      if (model?.dataset === message) {
+        model.kernel = kernel;
         this.notify();
-        break;
-      case 'chunk': {
-        const model = this.model(message.modelId);
-        if (message.start + message.count > model.dataset.nSamples) {
-          throw new ProtocolError(
-            `chunk message: samples [${message.start}, ${message.start + message.count}) expected within the ${model.dataset.nSamples} samples of '${model.dataset.label}'`
-          );
-        }
-        const chunk = decodeChunk(message, buffers, model.dataset.M);
-        if (chunk.prediction) {
-          model.predictions.set(chunk.prediction, message.start);
-        }
-        if (chunk.label) {
-          model.labels.set(chunk.label, message.start);
-          model.hasLabels ||= chunk.label.some(Number.isFinite);
-        }
-        if (chunk.predictedClass) {
-          model.hasPredictedClass ||= chunk.predictedClass.some(Number.isFinite);
-        }
-        this.enqueue(async () => {
-          model.received = await this.compute.append(message.modelId, message.start, chunk.values, {
-            se: chunk.se,
-            prediction: chunk.prediction,
-            label: chunk.label,
-            predictedClass: chunk.predictedClass
-          });
-        });
-        this.scheduleRefresh(message.modelId);
-        break;
       }
-      case 'cohorts': {
-        if (buffers.length !== 1) {
-          throw new ProtocolError(
-            `cohorts message: expected 1 buffer of codes, got ${buffers.length}`
-          );
-        }
-        const codes = toFloat64(buffers[0], 'codes');
-        this.cohorts.set(message.name, {
-          name: message.name,
-          categories: message.categories,
-          codes
-        });
-        this.notify();
-        break;
-      }
-      case 'progress':
-        this.model(message.modelId).progress = message;
-        this.notify();
-        break;
-      case 'status': {
-        const model = this.model(message.modelId);
-        model.status = message;
-        if (message.state === 'error') {
-          this.error = message.message;
-        }
-        const finished = message.state === 'done' || message.state === 'cancelled';
-        this.scheduleRefresh(message.modelId, () => {
-          if (finished) {
-            void this.finish(message.modelId);
-          }
-        });
-        break;
-      }
+    });
+    this.notify();
+  }
+
+  /** Value tables of some samples: decomposed in the worker, aggregates refreshed after. */
+  private onChunk(message: ChunkMessage, buffers: Buffers): void {
+    const model = this.model(message.modelId);
+    if (message.start + message.count > model.dataset.nSamples) {
+      throw new ProtocolError(
+        `chunk message: samples [${message.start}, ${message.start + message.count}) expected within the ${model.dataset.nSamples} samples of '${model.dataset.label}'`
+      );
     }
+    const chunk = decodeChunk(message, buffers, model.dataset.M);
+    if (chunk.prediction) {
+      model.predictions.set(chunk.prediction, message.start);
+    }
+    if (chunk.label) {
+      model.labels.set(chunk.label, message.start);
+      model.hasLabels ||= chunk.label.some(Number.isFinite);
+    }
+    if (chunk.predictedClass) {
+      model.hasPredictedClass ||= chunk.predictedClass.some(Number.isFinite);
+    }
+    this.enqueue(async () => {
+      model.received = await this.compute.append(message.modelId, message.start, chunk.values, {
+        se: chunk.se,
+        prediction: chunk.prediction,
+        label: chunk.label,
+        predictedClass: chunk.predictedClass
+      });
+    });
+    this.scheduleRefresh(message.modelId);
+  }
+
+  /** A user-defined grouping of the samples (one code per sample). */
+  private onCohorts(message: CohortsMessage, buffers: Buffers): void {
+    if (buffers.length !== 1) {
+      throw new ProtocolError(`cohorts message: expected 1 buffer of codes, got ${buffers.length}`);
+    }
+    const codes = toFloat64(buffers[0], 'codes');
+    this.cohorts.set(message.name, {
+      name: message.name,
+      categories: message.categories,
+      codes
+    });
+    this.notify();
+  }
+
+  private onProgress(message: ProgressMessage): void {
+    this.model(message.modelId).progress = message;
+    this.notify();
+  }
+
+  /** The stream's state; once done or cancelled, the intervals and the results follow. */
+  private onStatus(message: StatusMessage): void {
+    const model = this.model(message.modelId);
+    model.status = message;
+    if (message.state === 'error') {
+      this.error = message.message;
+    }
+    const finished = message.state === 'done' || message.state === 'cancelled';
+    this.scheduleRefresh(message.modelId, () => {
+      if (finished) {
+        void this.finish(message.modelId);
+      }
+    });
   }
 
   private model(modelId: string): ModelState {
@@ -389,6 +424,11 @@ export class Session {
       spec: { kind: 'codes', codes: cohorts.codes },
       nameOf: code => cohorts.categories[code] ?? formatCode(code)
     };
+  }
+
+  /** How a label or class code is written, in the views as in the cohorts' names. */
+  formatCode(code: number): string {
+    return formatCode(code);
   }
 
   /** Shows a problem to the user (status bar) and in the console; results on screen stay. */

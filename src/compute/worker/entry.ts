@@ -1,12 +1,13 @@
 /// <reference lib="webworker" />
 /**
  * The web worker: the decomposition and every per-sample query run here so that the page never
- * freezes while value tables stream in. It speaks the request/response protocol of client.ts.
+ * freezes while value tables stream in. It speaks the request/response protocol of
+ * ../main/client.ts (the envelopes are typed in ../types.ts).
  * Some requests (bootstrap intervals) answer asynchronously, so replies may come out of order;
  * the client matches them by id.
  */
+import type { WorkerReply, WorkerRequest } from '../types';
 import { ComputeEngine } from './engine';
-import type { ComputeRequest } from './engine';
 
 const engine = new ComputeEngine();
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -17,16 +18,18 @@ function transferables(result: unknown): Transferable[] {
   return pixels instanceof Uint8ClampedArray ? [pixels.buffer] : [];
 }
 
-scope.onmessage = async (event: MessageEvent<{ id: number; request: ComputeRequest }>) => {
+scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   const { id, request } = event.data;
   try {
     const result = await engine.handle(request);
-    scope.postMessage({ id, ok: true, result }, transferables(result));
+    const reply: WorkerReply = { id, ok: true, result };
+    scope.postMessage(reply, transferables(result));
   } catch (error) {
-    scope.postMessage({
+    const reply: WorkerReply = {
       id,
       ok: false,
       error: error instanceof Error ? error.message : String(error)
-    });
+    };
+    scope.postMessage(reply);
   }
 };

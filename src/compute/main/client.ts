@@ -1,8 +1,8 @@
 /**
  * The main thread's handle on the compute engine. Requests are answered in order, by the web worker
- * when it can be started, else by an engine on the main thread behind the same promise API.
+ * (../worker/entry.ts) when it can be started, else by an engine on the main thread behind the same
+ * promise API.
  */
-import { ComputeEngine } from './engine';
 import type {
   AggregateResult,
   BootstrapSettings,
@@ -15,8 +15,12 @@ import type {
   RasterRequest,
   RasterResult,
   Region,
-  SampleDetail
-} from './engine';
+  SampleDetail,
+  WorkerReply,
+  WorkerRequest
+} from '../types';
+// The one main-thread use of worker-side code: the fallback when no worker can be started.
+import { ComputeEngine } from '../worker/engine';
 
 /** A chunk's optional per-sample arrays, handed to the engine along with its value tables. */
 export interface ChunkExtras {
@@ -37,7 +41,7 @@ export class ComputeClient {
   constructor(useWorker: boolean) {
     if (useWorker && typeof Worker !== 'undefined') {
       try {
-        this.worker = new Worker(new URL('./worker.js', import.meta.url));
+        this.worker = new Worker(new URL('../worker/entry.js', import.meta.url));
         this.worker.onmessage = event => this.settle(event.data);
         this.worker.onerror = event => this.failAll(`compute worker failed: ${event.message}`);
       } catch (error) {
@@ -152,11 +156,12 @@ export class ComputeClient {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker!.postMessage({ id, request }, transfer);
+      const message: WorkerRequest = { id, request };
+      this.worker!.postMessage(message, transfer);
     });
   }
 
-  private settle(data: { id: number; ok: boolean; result?: unknown; error?: string }): void {
+  private settle(data: WorkerReply): void {
     const entry = this.pending.get(data.id);
     if (!entry) {
       return;

@@ -8,9 +8,9 @@ import {
   meanAbsoluteRows,
   nearestSample,
   selectRegion
-} from '../../../src/compute/samples';
-import type { PointSet } from '../../../src/compute/samples';
-import { uniform } from '../core/helpers';
+} from '../../../../src/compute/worker/samples';
+import type { PointSet } from '../../../../src/compute/worker/samples';
+import { uniform } from '../../core/helpers';
 
 /** Random points in [0, 1]², some undefined (NaN local score) and, optionally, some not received. */
 function randomPoints(n: number, seed: number, withReceived = false): PointSet {

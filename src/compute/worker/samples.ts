@@ -7,6 +7,7 @@
  * A sample is *plotted* when it was received (`received` is null once every sample is in) and both
  * of its coordinates are finite: a sample with an undefined local score has no place on the axes.
  */
+import type { LocalHistogram, NearestQuery, Region } from '../types';
 
 /** The per-sample coordinates of the scatter: x = the explained prediction, y = the local score. */
 export interface PointSet {
@@ -15,13 +16,6 @@ export interface PointSet {
   /** Non-zero where the sample has been received; null when every sample has. */
   readonly received: Uint8Array | null;
 }
-
-/** A region of the (prediction, local score) plane, or an interval of local scores. */
-export type Region =
-  | { kind: 'box'; x: [number, number]; y: [number, number] }
-  | { kind: 'lasso'; x: number[]; y: number[] }
-  /** Local scores in [low, high) (up to 1 inclusive when high ≥ 1). */
-  | { kind: 'localRange'; low: number; high: number };
 
 export function isPlotted(points: PointSet, i: number): boolean {
   return (
@@ -124,16 +118,6 @@ export function insidePolygon(x: number, y: number, xs: number[], ys: number[]):
   return inside;
 }
 
-/** A click or hover position in data units, and how many data units one screen pixel spans. */
-export interface NearestQuery {
-  x: number;
-  y: number;
-  xPerPixel: number;
-  yPerPixel: number;
-  /** Only samples closer than this many pixels count as hit. */
-  radiusPx: number;
-}
-
 /** The plotted sample nearest to the query in screen pixels, or -1 when none is within reach. */
 export function nearestSample(points: PointSet, query: NearestQuery): number {
   let best = -1;
@@ -151,18 +135,6 @@ export function nearestSample(points: PointSet, query: NearestQuery): number {
     }
   }
   return best;
-}
-
-/** Bin counts of local scores, which lie in [0, 1] by definition (SPEC §2). */
-export interface LocalHistogram {
-  /** bins + 1 edges from 0 to 1. */
-  edges: Float64Array;
-  /** Received samples with a defined local score, per bin. */
-  all: Int32Array;
-  /** The same for the selected samples; null when there is no selection. */
-  selected: Int32Array | null;
-  /** Received samples whose local score is undefined (not counted in any bin). */
-  nUndefined: number;
 }
 
 export function localHistogram(

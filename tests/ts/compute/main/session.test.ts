@@ -3,11 +3,11 @@
  * selection out, as the views and Python see them.
  */
 import { describe, expect, it } from 'vitest';
-import { ComputeClient } from '../../../src/compute/client';
-import { normalizeSelection, Session } from '../../../src/compute/session';
-import type { SelectionOrigin } from '../../../src/compute/session';
-import { aggregate, bootstrapGlobal, decomposeAll } from '../../../src/core';
-import { expectAllClose, randomTables } from '../core/helpers';
+import { ComputeClient } from '../../../../src/compute/main/client';
+import { normalizeSelection, Session } from '../../../../src/compute/main/session';
+import type { SelectionOrigin } from '../../../../src/compute/main/session';
+import { aggregate, bootstrapGlobal, decomposeAll } from '../../../../src/core';
+import { expectAllClose, randomTables } from '../../core/helpers';
 
 const M = 2;
 const N = 120;
