@@ -4,6 +4,7 @@
  */
 import type { PerSample } from './perSample';
 import { describe } from './validate';
+import { localScore } from './weights';
 
 /**
  * Which samples to aggregate: indices (repeats count again, as in a bootstrap resample), or a
@@ -116,7 +117,8 @@ export function matrixShares(
   for (let i = 0; i < M; i++) {
     contributions[i] = total === 0 ? NaN : Math.abs(meanMatrix[i * M + i]) / total;
   }
-  const interaction = total === 0 ? NaN : (total - diagonal) / total;
+  // The local score's formula, over the mean matrix (SPEC §3).
+  const interaction = localScore(total - diagonal, total);
   return { interaction, contributions };
 }
 

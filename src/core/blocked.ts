@@ -20,18 +20,28 @@
  * M ≥ 8. The three variants of the high pass drop work that ℓ's with 0 or 1 members never use.
  */
 import { popcount } from './coalitions';
-import { Kernel } from './kernels';
+import type { Kernel } from './kernels';
+import { mobiusBitsInPlace } from './mobius';
+import {
+  binary,
+  compileFunction,
+  declare,
+  element,
+  local,
+  number,
+  printJavaScript,
+  scaled,
+  store,
+  tree
+} from './program';
 import {
   coalitionsOfSize,
-  compileFunction,
   mobiusStatements,
   outputStatements,
-  pairWeight,
   range,
-  shapleyWeight,
-  sumTree,
   supersetStatements
 } from './statements';
+import { localScore, pairWeight, shapleyWeight } from './weights';
 
 const HIGH_BITS = 5;
 const BLOCK = 1 << HIGH_BITS;
@@ -114,15 +124,15 @@ export function blockedKernel(M: number): Kernel {
     const mass = new Float64Array(M + 1);
     for (let a = 0; a < n; a++) {
       lowPass(values, a * coalitions, m);
-      mobiusBitsFrom(m, 1 << LOW_PASS_BITS, L);
+      mobiusBitsInPlace(m, 1 << LOW_PASS_BITS, L); // only past five low bits (M > 10)
       mass.fill(0);
       for (let l = 0; l < L; l++) {
         const c = lowSize[l];
         const high = c >= 2 ? high2 : c === 1 ? high1 : high0;
         high(m, pairShares, shapleyShares, mass, pairWeights, shapleyWeights, l, c);
       }
-      // mass[M] is m(full): finite exactly when the whole table is (see registerKernel).
-      if (mass[M] - mass[M] !== 0) {
+      // mass[M] is m(full): finite exactly when the whole table is (see program.ts).
+      if (!Number.isFinite(mass[M])) {
         return a;
       }
       finish(pairShares, shapleyShares, mass, shapley, matrices, local, orderMass, a);
@@ -145,34 +155,15 @@ function compileLowPass(layout: Split): LowPass {
   const y = (b: number) => `y${b}`;
   const body = [
     `for (let d = 0; d < ${1 << layout.M}; d += ${run}) {`,
-    ...range(run).map(b => `let y${b} = values[start + d + ${b}];`),
-    ...mobiusStatements(bits, y),
-    ...range(run).map(b => `m[d + ${b}] = y${b};`),
+    'const base = start + d;',
+    ...printJavaScript([
+      ...range(run).map(b => declare(y(b), element('values', 'base', b))),
+      ...mobiusStatements(bits, y),
+      ...range(run).map(b => store('m', 'd', b, local(y(b))))
+    ]),
     '}'
   ];
   return compileFunction<LowPass>(['values', 'start', 'm'], body, `M${layout.M}-low`);
-}
-
-/**
- * The Möbius steps for bits fromBit … toBit (exclusive, powers of two ≥ 8) over all of m, eight
- * coalitions per step: needed only past five low bits (M > 10).
- */
-function mobiusBitsFrom(m: Float64Array, fromBit: number, toBit: number): void {
-  for (let bit = fromBit; bit < toBit; bit <<= 1) {
-    for (let block = 0; block < m.length; block += 2 * bit) {
-      for (let b = block + bit; b < block + 2 * bit; b += 8) {
-        const c = b - bit;
-        m[b] -= m[c];
-        m[b + 1] -= m[c + 1];
-        m[b + 2] -= m[c + 2];
-        m[b + 3] -= m[c + 3];
-        m[b + 4] -= m[c + 4];
-        m[b + 5] -= m[c + 5];
-        m[b + 6] -= m[c + 6];
-        m[b + 7] -= m[c + 7];
-      }
-    }
-  }
 }
 
 // --- 2. high pass --------------------------------------------------------------------------------
@@ -187,34 +178,36 @@ function compileHighPass(layout: Split, c: number): HighPass {
   const minShapley = Math.max(0, 1 - c);
   const x = (h: number) => `x${h}`;
   const size = range(BLOCK).map(popcount);
-  const lines = [
-    ...range(BLOCK).map(h => `let x${h} = m[l + ${h * layout.L}];`),
+  const lines = printJavaScript([
+    ...range(BLOCK).map(h => declare(x(h), element('m', 'l', h * layout.L))),
     ...mobiusStatements(HIGH_BITS, x),
-    ...range(HIGH_BITS + 1).map(
-      k => `mass[c + ${k}] += ${sumTree(coalitionsOfSize(HIGH_BITS, k).map(x))};`
-    ),
-    ...range(HIGH_BITS + 1).map(
-      k => `const wp${k} = pairWeights[c + ${k}], wq${k} = shapleyWeights[c + ${k}];`
-    ),
+    ...range(HIGH_BITS + 1).map(k => {
+      const terms = tree(coalitionsOfSize(HIGH_BITS, k).map(h => local(x(h))));
+      return store('mass', 'c', k, binary('+', element('mass', 'c', k), terms));
+    }),
+    ...range(HIGH_BITS + 1).flatMap(k => [
+      declare(`wp${k}`, element('pairWeights', 'c', k)),
+      declare(`wq${k}`, element('shapleyWeights', 'c', k))
+    ]),
     // Shapley shares first, stored, then pair shares: at most 64 values are live instead of 96
-    // (x, p and q together), which spills less and measured 4–9% faster at M = 8.
+    // (x, p and q together), which spills less and measured faster (docs/BENCHMARKS.md).
     ...range(BLOCK)
       .filter(h => size[h] >= minShapley)
-      .map(h => `let q${h} = x${h} * wq${size[h]};`),
+      .map(h => scaled(`q${h}`, x(h), local(`wq${size[h]}`))),
     ...supersetStatements(HIGH_BITS, 1, minShapley, h => `q${h}`),
-    `const oq = l * ${SHAPLEY_TARGETS.length};`,
+    declare('oq', binary('*', local('l'), number(SHAPLEY_TARGETS.length))),
     ...SHAPLEY_TARGETS.flatMap((h, t) =>
-      popcount(h) >= minShapley ? [`shapleyShares[oq + ${t}] = q${h};`] : []
+      popcount(h) >= minShapley ? [store('shapleyShares', 'oq', t, local(`q${h}`))] : []
     ),
     ...range(BLOCK)
       .filter(h => size[h] >= minPair)
-      .map(h => `let p${h} = x${h} * wp${size[h]};`),
+      .map(h => scaled(`p${h}`, x(h), local(`wp${size[h]}`))),
     ...supersetStatements(HIGH_BITS, 2, minPair, h => `p${h}`),
-    `const op = l * ${PAIR_TARGETS.length};`,
+    declare('op', binary('*', local('l'), number(PAIR_TARGETS.length))),
     ...PAIR_TARGETS.flatMap((h, t) =>
-      popcount(h) >= minPair ? [`pairShares[op + ${t}] = p${h};`] : []
+      popcount(h) >= minPair ? [store('pairShares', 'op', t, local(`p${h}`))] : []
     )
-  ];
+  ]);
   const params = ['m', 'pairShares', 'shapleyShares', 'mass', 'pairWeights', 'shapleyWeights'];
   return compileFunction<HighPass>([...params, 'l', 'c'], lines, `M${layout.M}-high${c}`);
 }
@@ -241,18 +234,20 @@ function shapleyTerms(layout: Split, i: number): number[] {
 
 function compileFinish(layout: Split): Finish {
   const { M } = layout;
-  const pairShare = (t: number) => `pairShares[${t}]`;
-  const shapleyShare = (t: number) => `shapleyShares[${t}]`;
+  const pairShare = (t: number) => element('pairShares', null, t);
+  const shapleyShare = (t: number) => element('shapleyShares', null, t);
   const lines = [
     `const o = a * ${M}, r = a * ${M * M};`,
-    ...range(M).flatMap(i =>
-      range(M)
-        .filter(j => j > i)
-        .map(j => `const h${i}_${j} = ${sumTree(pairTerms(layout, i, j).map(pairShare))};`)
-    ),
-    ...range(M).map(i => `const g${i} = ${sumTree(shapleyTerms(layout, i).map(shapleyShare))};`),
-    ...outputStatements(M, (i, j) => `h${i}_${j}`, { phi: i => `g${i}` }),
-    ...range(M).map(k => `orderMass[o + ${k}] = mass[${k + 1}];`)
+    ...printJavaScript([
+      ...range(M).flatMap(i =>
+        range(M)
+          .filter(j => j > i)
+          .map(j => declare(`h${i}_${j}`, tree(pairTerms(layout, i, j).map(pairShare))))
+      ),
+      ...range(M).map(i => declare(`g${i}`, tree(shapleyTerms(layout, i).map(shapleyShare)))),
+      ...outputStatements(M, (i, j) => `h${i}_${j}`, { phi: i => `g${i}` }),
+      ...range(M).map(k => store('orderMass', 'o', k, element('mass', null, k + 1)))
+    ])
   ];
   const params = ['pairShares', 'shapleyShares', 'mass', 'shapley', 'matrices', 'local'];
   return compileFunction<Finish>([...params, 'orderMass', 'a'], lines, `M${M}-finish`);
@@ -295,7 +290,7 @@ function gatherFinish(layout: Split): Finish {
       matrices[r + i * M + i] = phi[i];
       total += Math.abs(phi[i]);
     }
-    local[a] = total === 0 ? NaN : offDiagonal / total;
+    local[a] = localScore(offDiagonal, total);
   };
 }
 

@@ -7,6 +7,7 @@
  * each output and with which weight turns the per-sample work into short gather loops with no
  * branching, bit twiddling or allocation.
  */
+import { pairWeight, shapleyWeight } from './weights';
 
 export interface CoalitionPlan {
   readonly M: number;
@@ -74,8 +75,8 @@ function buildPlan(M: number): CoalitionPlan {
   const shapleyWeightOf = new Float64Array(coalitions);
   const pairWeightOf = new Float64Array(coalitions);
   for (let t = 1; t < coalitions; t++) {
-    shapleyWeightOf[t] = 1 / size[t];
-    pairWeightOf[t] = size[t] >= 2 ? 1 / (2 * (size[t] - 1)) : 0;
+    shapleyWeightOf[t] = shapleyWeight(size[t]);
+    pairWeightOf[t] = size[t] >= 2 ? pairWeight(size[t]) : 0;
   }
   const perModality = coalitions / 2;
   const shapleyTerms = new Int32Array(M * perModality);

@@ -25,18 +25,30 @@
  */
 import { blockedKernel } from './blocked';
 import { popcount } from './coalitions';
-import { Kernel } from './kernels';
-import { sumsLayout } from './sums';
+import type { Kernel } from './kernels';
+import {
+  abs,
+  addTo,
+  chain,
+  compileFunction,
+  declare,
+  element,
+  local,
+  number,
+  printJavaScript,
+  scaled,
+  store
+} from './program';
+import type { Expr, Statement } from './program';
 import {
   coalitionsOfSize,
-  compileFunction,
-  diagonalWeight,
   mobiusStatements,
   outputStatements,
-  pairWeight,
   range,
   supersetStatements
 } from './statements';
+import { sumsLayout } from './sums';
+import { diagonalWeight, pairWeight } from './weights';
 
 /** Above this M the register kernel's bytecode nears or passes V8's optimising limit. */
 export const MAX_REGISTER_M = 7;
@@ -66,57 +78,49 @@ export interface Accumulator {
 }
 
 /**
- * The register kernel's source for M, shared by the JavaScript kernel below and the WebAssembly
- * SIMD kernel (simd.ts), so both compute the same numbers the same way.
+ * The register kernel's statements for M, shared by the JavaScript kernel below and the
+ * WebAssembly SIMD kernel (simd.ts), so both compute the same numbers the same way.
  */
 export interface RegisterSource {
   /** Per-sample statements over locals, reading values[s + b] and writing at offsets o, r, a. */
-  readonly body: readonly string[];
+  readonly body: readonly Statement[];
   /** Running sums kept in locals across samples; the sample count goes into `countSlot`. */
   readonly accumulators: readonly Accumulator[];
   readonly countSlot: number;
 }
 
-/** The finiteness test of a Möbius-transformed table, in the form simd.ts recognises. */
-export function finiteCheck(full: string): string {
-  // m(full) − m(full) is 0 unless m(full) is NaN or ±Infinity, i.e. unless the table is not finite.
-  return `if (${full} - ${full} !== 0) return a;`;
-}
-
-/** Adds a defined local score into the running sums; NaN marks an undefined one, left out. */
-export const ADD_DEFINED_LOCAL = 'if (localScore === localScore) { sl += localScore; sc++; }';
-
 /**
  * Per sample: load the table into locals x{b}, Möbius-transform, check finiteness, sum the order
  * masses, scale into pair shares p{b} and main-effect shares u{b}, run the pruned superset sums
- * (Φ_ij and Φ_ii; φ_i is the row sum), write every output once, in memory order, and add the sample into the running sums (sums.ts).
+ * (Φ_ij and Φ_ii; φ_i is the row sum), write every output once, in memory order, and add the
+ * sample into the running sums (sums.ts).
  */
 export function registerSource(M: number): RegisterSource {
   const coalitions = 1 << M;
   const x = (b: number) => `x${b}`;
   const p = (b: number) => `p${b}`;
-  const body: string[] = [
-    ...range(coalitions).map(b => `let x${b} = values[s + ${b}];`),
+  const body: Statement[] = [
+    ...range(coalitions).map(b => declare(x(b), element('values', 's', b))),
     ...mobiusStatements(M, x),
-    finiteCheck(x(coalitions - 1))
+    { kind: 'finiteCheck', name: x(coalitions - 1) }
   ];
   for (let k = 1; k <= M; k++) {
     body.push(
-      `const om${k} = ${coalitionsOfSize(M, k).map(x).join(' + ')};`,
-      `orderMass[o + ${k - 1}] = om${k};`
+      declare(`om${k}`, chain(coalitionsOfSize(M, k).map(b => local(x(b))))),
+      store('orderMass', 'o', k - 1, local(`om${k}`))
     );
   }
   const size = range(coalitions).map(popcount);
   for (let b = 1; b < coalitions; b++) {
     if (size[b] >= 2) {
-      body.push(`let p${b} = x${b} * ${pairWeight(size[b])};`);
+      body.push(scaled(p(b), x(b), number(pairWeight(size[b]))));
     }
   }
   // Main-effect shares u{b}: a single's is m itself (x{b}, updated in place), a pair's is 0.
   const u = (b: number) => (size[b] === 1 ? x(b) : `u${b}`);
   for (let b = 1; b < coalitions; b++) {
     if (size[b] >= 3) {
-      body.push(`let u${b} = x${b} * ${diagonalWeight(size[b])};`);
+      body.push(scaled(`u${b}`, x(b), number(diagonalWeight(size[b]))));
     }
   }
   body.push(
@@ -141,7 +145,7 @@ export function registerKernel(M: number): Kernel {
     `let ${accumulators.map(t => `${t.local} = 0`).join(', ')};`,
     'for (let a = 0; a < n; a++) {',
     `const s = a * ${1 << M}, o = a * ${M}, r = a * ${M * M};`,
-    ...body,
+    ...printJavaScript(body),
     '}',
     'if (sums) {',
     ...accumulators.flatMap(t => t.slots.map(slot => `sums[${slot}] += ${t.local};`)),
@@ -158,27 +162,30 @@ function runningSums(
   M: number,
   pair: (i: number, j: number) => string,
   phi: (i: number) => string
-): { accumulators: Accumulator[]; add: string[] } {
+): { accumulators: Accumulator[]; add: Statement[] } {
   const at = sumsLayout(M);
-  const terms: { local: string; value: string; slots: number[] }[] = [];
+  const terms: { local: string; value: Expr; slots: number[] }[] = [];
   for (let i = 0; i < M; i++) {
-    terms.push({ local: `sd${i}`, value: `d${i}`, slots: [at.matrix + i * M + i] });
+    terms.push({ local: `sd${i}`, value: local(`d${i}`), slots: [at.matrix + i * M + i] });
     for (let j = i + 1; j < M; j++) {
       const slots = [at.matrix + i * M + j, at.matrix + j * M + i];
-      terms.push({ local: `sp${i}_${j}`, value: pair(i, j), slots });
+      terms.push({ local: `sp${i}_${j}`, value: local(pair(i, j)), slots });
     }
-    terms.push({ local: `sq${i}`, value: phi(i), slots: [at.shapley + i] });
+    terms.push({ local: `sq${i}`, value: local(phi(i)), slots: [at.shapley + i] });
   }
   for (let k = 1; k <= M; k++) {
-    terms.push({ local: `so${k}`, value: `om${k}`, slots: [at.order + k - 1] });
-    terms.push({ local: `sa${k}`, value: `Math.abs(om${k})`, slots: [at.orderAbs + k - 1] });
+    const mass = local(`om${k}`);
+    terms.push({ local: `so${k}`, value: mass, slots: [at.order + k - 1] });
+    terms.push({ local: `sa${k}`, value: abs(mass), slots: [at.orderAbs + k - 1] });
   }
+  // A NaN local score marks an undefined one: left out of the sum and the count.
+  const addLocal: Statement = { kind: 'addDefined', sum: 'sl', count: 'sc', value: 'localScore' };
   return {
     accumulators: [
       ...terms,
       { local: 'sl', slots: [at.localSum] },
       { local: 'sc', slots: [at.localCount] }
     ],
-    add: [...terms.map(t => `${t.local} += ${t.value};`), ADD_DEFINED_LOCAL]
+    add: [...terms.map(t => addTo(t.local, t.value)), addLocal]
   };
 }

@@ -7,8 +7,10 @@
  * through pruned superset sums) and decompose.ts picks one. The generic kernel stays as the
  * fallback where compiling is forbidden and as the tests' independent reference.
  */
-import { coalitionPlan, CoalitionPlan } from './coalitions';
+import { coalitionPlan } from './coalitions';
+import type { CoalitionPlan } from './coalitions';
 import { mobiusInPlace } from './mobius';
+import { localScore } from './weights';
 
 /**
  * Decomposes samples 0..n−1 of `values` into the (zero-filled) output arrays. Returns −1, or the
@@ -132,7 +134,7 @@ function writePairs(
 
 /**
  * Sets Φ_ii = φ_i − Σ_{j≠i} Φ_ij and returns the local score Σ_{i≠j}|Φ_ij| / Σ|Φ_ij|
- * (NaN when the denominator is exactly 0: SPEC says undefined, never a silent 0/0).
+ * (weights.ts).
  */
 export function fillDiagonalAndLocal(
   shapley: Float64Array,
@@ -158,6 +160,5 @@ export function fillDiagonalAndLocal(
     offDiagonal += rowAbs;
     diagonal += Math.abs(main);
   }
-  const total = offDiagonal + diagonal;
-  return total === 0 ? NaN : offDiagonal / total;
+  return localScore(offDiagonal, offDiagonal + diagonal);
 }

@@ -1,24 +1,17 @@
 /**
  * The register kernels (compiled.ts) translated into WebAssembly SIMD: two samples per
  * instruction, one in each 64-bit lane of a v128. The translation reads the same statements the
- * JavaScript kernel is compiled from (registerSource), so both compute the same numbers in the
- * same order; only the running sums differ in rounding (each lane sums half the samples).
+ * JavaScript kernel is printed from (registerSource, in the statement form of program.ts), so
+ * both compute the same numbers in the same order; only the running sums differ in rounding (each
+ * lane sums half the samples). The bytes are emitted by wasm.ts.
+ *
+ * Why WebAssembly: a JavaScript typed-array access carries a bounds check and cannot use SIMD;
+ * the SIMD kernel is about 1.4–3× the JavaScript kernels (docs/BENCHMARKS.md).
  *
  * Up to MAX_SIMD_M = 10, three more than the JavaScript register kernel: V8 stops optimising
- * JavaScript functions past 60 KiB of bytecode, but compiles WebAssembly functions of any size.
- * At M = 8–10 the SIMD register kernel is about 1.4× the JavaScript blocked kernels (1.09 M vs
- * 0.72 M, 0.50 M vs 0.37 M and 0.24 M vs 0.16 M samples/s); compiling takes 0.1–0.2 s there,
- * once per model, in the worker. Past M = 10 the module grows by 2× per modality.
- *
- * Why hand-emitted bytes: the kernels are generated per M at run time, as the JavaScript ones are.
- * The maintained assemblers would have to ship in the extension to do that: binaryen.js is a
- * 14.8 MB script and wabt.js 0.7 MB (their npm packages' index.js), where the emitter below,
- * covering only what the statements need (f64x2 arithmetic, loads, lane stores), is a few KB.
- *
- * Why WebAssembly: a JavaScript typed-array access carries a bounds check and cannot use SIMD.
- * Measured on the project's 2-core VM, samples/s of the kernel with running sums, JavaScript →
- * SIMD: M = 2 69 M → 201 M, M = 4 21 M → 40 M, M = 6 4.3 M → 9.0 M (10,000 samples), M = 7
- * 1.5 M → 2.1 M.
+ * JavaScript functions past 60 KiB of bytecode, but compiles WebAssembly functions of any size;
+ * compiling takes 0.1–0.2 s at M = 8–10, once per model, in the worker. Past M = 10 the module
+ * grows by 2× per modality.
  *
  * The kernel works on tables in one WebAssembly.Memory (allocateTables in tables.ts); for any
  * other arrays decomposeInto runs the JavaScript kernel. Where WebAssembly or SIMD is missing or
@@ -26,8 +19,9 @@
  * compile synchronously; Chromium here compiles these modules on the main thread too) compiling
  * fails and the JavaScript kernel runs.
  */
-import { ADD_DEFINED_LOCAL, finiteCheck, registerSource } from './compiled';
-import { LOCAL_SCORE } from './statements';
+import { registerSource } from './compiled';
+import type { Expr, Statement } from './program';
+import { Emitter, F64, moduleBytes, OP, signed, SIMD, unsigned } from './wasm';
 
 /**
  * Decomposes the sample pairs (0, 1), (2, 3), … of a table whose n samples start at byte `values`
@@ -50,258 +44,119 @@ const PARAM = { values: 0, n: 1, shapley: 2, matrices: 3, local: 4, orderMass: 5
 const SAMPLE = 7;
 const FIRST_VECTOR = 8;
 
-// Opcodes (WebAssembly core and SIMD specifications).
-const OP = {
-  block: 0x02,
-  loop: 0x03,
-  if: 0x04,
-  end: 0x0b,
-  br: 0x0c,
-  brIf: 0x0d,
-  return: 0x0f,
-  localGet: 0x20,
-  localSet: 0x21,
-  f64Load: 0x2b,
-  f64Store: 0x39,
-  i32Const: 0x41,
-  i32GeS: 0x4e,
-  i32Add: 0x6a,
-  f64Add: 0xa0,
-  f64ConvertI32S: 0xb7,
-  void: 0x40,
-  simd: 0xfd
-};
-const SIMD = {
-  load: 0x00,
-  const: 0x0c,
-  shuffle: 0x0d,
-  extractLane: 0x21,
-  eq: 0x47,
-  ne: 0x48,
-  and: 0x4e,
-  bitselect: 0x52,
-  anyTrue: 0x53,
-  store64Lane: 0x5b,
-  abs: 0xec,
-  add: 0xf0,
-  sub: 0xf1,
-  mul: 0xf2,
-  div: 0xf3
-};
-const F64 = 3; // alignment exponent of an 8-byte access
-const V128 = 0x7b;
-const I32 = 0x7f;
-
-function unsigned(n: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) {
-      byte |= 0x80;
-    }
-    bytes.push(byte);
-  } while (n !== 0);
-  return bytes;
-}
-
-function signed(n: number): number[] {
-  const bytes: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      bytes.push(byte);
-      return bytes;
-    }
-    bytes.push(byte | 0x80);
-  }
-}
-
-function name(text: string): number[] {
-  return [...unsigned(text.length), ...Array.from(text, c => c.charCodeAt(0))];
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...unsigned(body.length), ...body];
-}
-
-/** The body of one function: v128 locals by name, and the instructions that use them. */
-class Emitter {
-  readonly code: number[] = [];
-  private readonly vectors = new Map<string, number>();
-
-  get vectorCount(): number {
-    return this.vectors.size;
-  }
-
-  vector(local: string): number {
-    let index = this.vectors.get(local);
-    if (index === undefined) {
-      index = FIRST_VECTOR + this.vectors.size;
-      this.vectors.set(local, index);
-    }
-    return index;
-  }
-
-  op(...bytes: number[]): void {
-    this.code.push(...bytes);
-  }
-
-  /** Appends a long run of bytes (a spread argument list would overflow the stack). */
-  append(bytes: number[]): void {
-    for (const byte of bytes) {
-      this.code.push(byte);
-    }
-  }
-
-  simd(code: number, ...immediates: number[]): void {
-    this.code.push(OP.simd, ...unsigned(code), ...immediates);
-  }
-
-  get(local: string): void {
-    this.op(OP.localGet, ...unsigned(this.vector(local)));
-  }
-
-  set(local: string): void {
-    this.op(OP.localSet, ...unsigned(this.vector(local)));
-  }
-
-  /** Both lanes = x. */
-  splat(x: number): void {
-    const bytes = new Uint8Array(16);
-    const view = new DataView(bytes.buffer);
-    view.setFloat64(0, x, true);
-    view.setFloat64(8, x, true);
-    this.simd(SIMD.const, ...bytes);
-  }
-
-  /** Lane `lane` of the v128 on the stack, stored at byte param + offset. */
-  storeLane(param: number, offset: number, lane: number, local: string): void {
-    this.op(OP.localGet, param);
-    this.get(local);
-    this.simd(SIMD.store64Lane, F64, ...unsigned(offset), lane);
-  }
-}
-
-const BINARY: Record<string, number> = {
-  '+': SIMD.add,
-  '-': SIMD.sub,
-  '*': SIMD.mul,
-  '/': SIMD.div
-};
+const BINARY = { '+': SIMD.add, '-': SIMD.sub, '*': SIMD.mul } as const;
 
 /**
- * Pushes an expression of the statements' grammar: names, numbers (negative ones too), + − × ÷,
- * parentheses and Math.abs(…), with the usual precedence and left-to-right association (as JavaScript evaluates
- * them, so the lanes round as the JavaScript kernel does).
+ * Pushes an expression, operands before their operation, left before right: the order in which
+ * JavaScript evaluates the printed expression, so the lanes round as the JavaScript kernel does.
  */
-function expression(out: Emitter, text: string): void {
-  const tokens = text.match(/Math\.abs|[A-Za-z_]\w*|\d+(?:\.\d+)?(?:e[-+]?\d+)?|[-+*/()]/g) ?? [];
-  let at = 0;
-  const primary = (): void => {
-    const token = tokens[at++];
-    if (token === '(') {
-      sum();
-      at++;
-    } else if (token === 'Math.abs') {
-      at++;
-      sum();
-      at++;
+function expression(out: Emitter, expr: Expr): void {
+  switch (expr.kind) {
+    case 'local':
+      out.get(expr.name);
+      return;
+    case 'number':
+      out.splat(expr.value);
+      return;
+    case 'abs':
+      expression(out, expr.of);
       out.simd(SIMD.abs);
-    } else if (token === '-' && /^\d/.test(tokens[at] ?? '')) {
-      out.splat(-Number(tokens[at++])); // a negative weight, as JavaScript reads the literal
-    } else if (/^\d/.test(token)) {
-      out.splat(Number(token));
-    } else {
-      out.get(token);
-    }
-  };
-  // One precedence level: operands from `next`, joined left to right by `operators`.
-  const level = (operators: string[], next: () => void) => (): void => {
-    next();
-    while (operators.includes(tokens[at])) {
-      const operator = tokens[at++];
-      next();
-      out.simd(BINARY[operator]);
-    }
-  };
-  const product = level(['*', '/'], primary);
-  const sum: () => void = level(['+', '-'], product);
-  sum();
-  if (at !== tokens.length) {
-    throw new Error(`simd: cannot translate the expression '${text}'`);
+      return;
+    case 'binary':
+      expression(out, expr.left);
+      expression(out, expr.right);
+      out.simd(BINARY[expr.op]);
+      return;
+    case 'element':
+      throw new Error(`simd: cannot translate a read of ${expr.array} inside an expression`);
   }
 }
 
 /** Byte strides of one sample in each array. */
-function strides(M: number): Record<string, number> {
+function strides(M: number): Record<ArrayName, number> {
   return { values: 8 << M, shapley: 8 * M, matrices: 8 * M * M, local: 8, orderMass: 8 * M };
 }
 
+/** The arrays a kernel reads or writes per sample. */
+type ArrayName = 'values' | OutputName;
+type OutputName = 'shapley' | 'matrices' | 'local' | 'orderMass';
+
+function isOutput(name: string): name is OutputName {
+  return name === 'shapley' || name === 'matrices' || name === 'local' || name === 'orderMass';
+}
+
 /** Translates one per-sample statement; the loads are emitted two coalitions at a time. */
-function statement(out: Emitter, line: string, M: number): void {
+function statement(out: Emitter, line: Statement, M: number): void {
   const stride = strides(M);
-  let m: RegExpMatchArray | null;
-  if ((m = line.match(/^let x(\d+) = values\[s \+ \d+\];$/))) {
-    const b = Number(m[1]);
-    if (b % 2 === 0) {
-      loadPair(out, b, stride.values);
-    }
-  } else if (
-    (m = line.match(/^if \((\w+) - \1 !== 0\) return a;$/)) &&
-    line === finiteCheck(m[1])
-  ) {
-    out.get(m[1]);
-    out.get(m[1]);
-    out.simd(SIMD.sub);
-    out.splat(0);
-    out.simd(SIMD.ne);
-    out.simd(SIMD.anyTrue);
-    out.op(OP.if, OP.void, OP.localGet, SAMPLE, OP.return, OP.end);
-  } else if (line === LOCAL_SCORE) {
-    out.splat(NaN);
-    expression(out, 'offDiagonal / total');
-    out.get('total');
-    out.splat(0);
-    out.simd(SIMD.eq);
-    out.simd(SIMD.bitselect);
-    out.set('localScore');
-  } else if (line === ADD_DEFINED_LOCAL) {
-    // A lane compares equal to itself unless it is NaN: the mask keeps the defined lanes.
-    out.get('localScore');
-    out.get('localScore');
-    out.simd(SIMD.eq);
-    out.set('defined');
-    for (const [sum, value] of [
-      ['sl', 'localScore'],
-      ['sc', 'one']
-    ]) {
-      out.get(sum);
-      if (value === 'one') {
-        out.splat(1);
-      } else {
-        out.get(value);
+  switch (line.kind) {
+    case 'let': {
+      const value = line.value;
+      if (value.kind === 'element' && value.array === 'values' && value.base === 's') {
+        // x_b and x_{b+1} come from one load pair at even b.
+        if (value.offset % 2 === 0) {
+          loadPair(out, value.offset, stride.values);
+        }
+        return;
       }
+      expression(out, value);
+      out.set(line.name);
+      return;
+    }
+    case 'add':
+      out.get(line.name);
+      expression(out, line.value);
+      out.simd(BINARY[line.op]);
+      out.set(line.name);
+      return;
+    case 'store': {
+      const { array } = line;
+      if (!isOutput(array)) {
+        throw new Error(`simd: cannot store into ${array}`);
+      }
+      storeBoth(out, array, line.offset * 8, line.value, stride[array]);
+      return;
+    }
+    case 'finiteCheck':
+      // name − name ≠ 0 in either lane: that pair's table is not finite.
+      out.get(line.name);
+      out.get(line.name);
+      out.simd(SIMD.sub);
+      out.splat(0);
+      out.simd(SIMD.ne);
+      out.simd(SIMD.anyTrue);
+      out.op(OP.if, OP.void, OP.localGet, SAMPLE, OP.return, OP.end);
+      return;
+    case 'localScore':
+      // Per lane: NaN where total is 0, else offDiagonal / total (weights.ts's localScore).
+      out.splat(NaN);
+      out.get(line.offDiagonal);
+      out.get(line.total);
+      out.simd(SIMD.div);
+      out.get(line.total);
+      out.splat(0);
+      out.simd(SIMD.eq);
+      out.simd(SIMD.bitselect);
+      out.set(line.name);
+      return;
+    case 'addDefined':
+      // A lane compares equal to itself unless it is NaN: the mask keeps the defined lanes.
+      out.get(line.value);
+      out.get(line.value);
+      out.simd(SIMD.eq);
+      out.set('defined');
+      out.get(line.sum);
+      out.get(line.value);
       out.get('defined');
       out.simd(SIMD.and);
       out.simd(SIMD.add);
-      out.set(sum);
-    }
-  } else if ((m = line.match(/^(\w+) ([-+])= (.+);$/))) {
-    out.get(m[1]);
-    expression(out, m[3]);
-    out.simd(BINARY[m[2]]);
-    out.set(m[1]);
-  } else if ((m = line.match(/^(?:let|const) (\w+) = (.+);$/))) {
-    expression(out, m[2]);
-    out.set(m[1]);
-  } else if ((m = line.match(/^(shapley|matrices|orderMass)\[[or] \+ (\d+)\] = (.+);$/))) {
-    storeBoth(out, m[1], Number(m[2]) * 8, m[3], stride[m[1]]);
-  } else if ((m = line.match(/^local\[a\] = (.+);$/))) {
-    storeBoth(out, 'local', 0, m[1], stride.local);
-  } else {
-    throw new Error(`simd: cannot translate the statement '${line}'`);
+      out.set(line.sum);
+      out.get(line.count);
+      out.splat(1);
+      out.get('defined');
+      out.simd(SIMD.and);
+      out.simd(SIMD.add);
+      out.set(line.count);
+      return;
   }
 }
 
@@ -331,23 +186,22 @@ function loadPair(out: Emitter, b: number, sampleBytes: number): void {
 }
 
 /** Stores lane 0 for the first sample of the pair and lane 1 for the second. */
-function storeBoth(out: Emitter, array: string, offset: number, value: string, stride: number) {
+function storeBoth(out: Emitter, array: OutputName, offset: number, value: Expr, stride: number) {
   expression(out, value);
   out.set('out');
-  const param = PARAM[array as keyof typeof PARAM];
-  out.storeLane(param, offset, 0, 'out');
-  out.storeLane(param, stride + offset, 1, 'out');
+  out.storeLane(PARAM[array], offset, 0, 'out');
+  out.storeLane(PARAM[array], stride + offset, 1, 'out');
 }
 
 /** The module's bytes for M: one exported function `kernel` over an imported memory `memory`. */
 export function simdModuleBytes(M: number): Uint8Array {
   const { body, accumulators, countSlot } = registerSource(M);
-  const out = new Emitter();
+  const out = new Emitter(FIRST_VECTOR);
   accumulators.forEach(t => out.vector(t.local)); // zero-initialised, as WebAssembly locals are
   const loopStart = out.code.length;
   body.forEach(line => statement(out, line, M));
   for (const [array, stride] of Object.entries(strides(M))) {
-    const param = PARAM[array as keyof typeof PARAM];
+    const param = PARAM[array as ArrayName];
     out.op(OP.localGet, param, OP.i32Const, ...signed(2 * stride), OP.i32Add, OP.localSet, param);
   }
   const loopBody = out.code.splice(loopStart);
@@ -371,25 +225,7 @@ export function simdModuleBytes(M: number): Uint8Array {
   }
   addIntoSum(out, countSlot, () => out.op(OP.localGet, SAMPLE, OP.f64ConvertI32S));
   out.op(OP.localGet, SAMPLE, OP.end);
-
-  const locals = [2, 1, I32, ...unsigned(out.vectorCount), V128];
-  const func = [...locals, ...out.code];
-  const params = Object.keys(PARAM).length;
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, [1, 0x60, params, ...Array<number>(params).fill(I32), 1, I32]),
-    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x00]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('kernel'), 0x00, 0]),
-    ...section(10, [1, ...unsigned(func.length), ...func])
-  ]);
+  return moduleBytes(Object.keys(PARAM).length, FIRST_VECTOR - SAMPLE, out);
 }
 
 /** sums[slot] += (what `push` leaves on the stack), as f64 at byte offset slot·8 of `sums`. */

@@ -1,24 +1,19 @@
 /**
- * JavaScript source fragments for the compiled kernels (compiled.ts, blocked.ts): the Möbius
- * transform and the partial superset sums, unrolled over coalitions held in local variables.
+ * Statement generators for the compiled kernels (compiled.ts, blocked.ts), in the statement form
+ * of program.ts: the Möbius transform and the partial superset sums, unrolled over coalitions
+ * held in local variables, and the writes of every output of one sample.
  *
  * The math, for coalitions T of some set of bits (SPEC §2): after the Möbius transform,
  * φ_i = Σ_{T∋i} m(T)/|T| and Φ_ij = Σ_{T⊇{i,j}} m(T)/(2(|T|−1)). Scaling every m(T) once by its
- * weight turns both into superset sums, Σ_{T⊇S} w(T), which the bit-by-bit superset transform
- * computes for every S at once. Only the sets S of one or two bits are needed, so the transform is
- * pruned to the entries that can still reach them: at M = 8 that is 657 additions for all 28
- * pairs instead of 1 792 for 28 separate sums of 64 terms.
+ * weight (weights.ts) turns both into superset sums, Σ_{T⊇S} w(T), which the bit-by-bit superset
+ * transform computes for every S at once. Only the sets S of one or two bits are needed, so the
+ * transform is pruned to the entries that can still reach them: at M = 8 that is 657 additions
+ * for all 28 pairs instead of 1 792 for 28 separate sums of 64 terms.
  */
 import { popcount } from './coalitions';
-
-/**
- * Compiles a function from source lines. The sourceURL names it in profiles and stack traces.
- * Throws where a Content-Security-Policy forbids `new Function` (compiledKernel catches that).
- */
-export function compileFunction<F>(params: string[], lines: string[], name: string): F {
-  const body = ["'use strict';", ...lines, `//# sourceURL=intershap-${name}.js`].join('\n');
-  return new Function(...params, body) as F;
-}
+import { mobiusSteps } from './mobius';
+import { abs, addTo, binary, chain, declare, local, number, store } from './program';
+import type { Expr, Statement } from './program';
 
 /** 0, 1, …, n − 1. */
 export function range(n: number): number[] {
@@ -30,19 +25,9 @@ export function coalitionsOfSize(bits: number, size: number): number[] {
   return range(1 << bits).filter(b => popcount(b) === size);
 }
 
-/**
- * The in-place Möbius transform over `bits` bits: name(b) −= name(b without bit), bit by bit.
- */
-export function mobiusStatements(bits: number, name: (b: number) => string): string[] {
-  const statements: string[] = [];
-  for (let bit = 1; bit < 1 << bits; bit <<= 1) {
-    for (let b = 0; b < 1 << bits; b++) {
-      if (b & bit) {
-        statements.push(`${name(b)} -= ${name(b ^ bit)};`);
-      }
-    }
-  }
-  return statements;
+/** The in-place Möbius transform over `bits` bits (mobius.ts), on the locals name(b). */
+export function mobiusStatements(bits: number, name: (b: number) => string): Statement[] {
+  return mobiusSteps(bits).map(([b, partner]) => addTo(name(b), local(name(partner)), '-'));
 }
 
 /**
@@ -60,8 +45,8 @@ export function supersetStatements(
   minSize: number,
   name: (b: number) => string,
   startsZero: (b: number) => boolean = () => false
-): string[] {
-  const statements: string[] = [];
+): Statement[] {
+  const statements: Statement[] = [];
   // Entries known to be 0 are not declared: an addition from one is skipped, and the first
   // addition into one declares it.
   const zero = new Set(range(1 << bits).filter(startsZero));
@@ -72,53 +57,13 @@ export function supersetStatements(
         if (zero.has(s | bit)) {
           continue;
         }
-        if (zero.delete(s)) {
-          statements.push(`let ${name(s)} = ${name(s | bit)};`);
-        } else {
-          statements.push(`${name(s)} += ${name(s | bit)};`);
-        }
+        const from = local(name(s | bit));
+        statements.push(zero.delete(s) ? declare(name(s), from) : addTo(name(s), from));
       }
     }
   }
   return statements;
 }
-
-/**
- * `terms` summed as a balanced tree: a left-to-right chain makes each addition wait for the
- * previous one, a tree lets the CPU overlap them (blocked.ts sums up to 16 terms at once).
- */
-export function sumTree(terms: string[]): string {
-  if (terms.length === 0) {
-    return '0';
-  }
-  if (terms.length === 1) {
-    return terms[0];
-  }
-  const half = terms.length >> 1;
-  return `(${sumTree(terms.slice(0, half))} + ${sumTree(terms.slice(half))})`;
-}
-
-/** The weight 1/(2(k−1)) that turns m(T), |T| = k ≥ 2, into its share of each Φ_ij, i,j ∈ T. */
-export function pairWeight(size: number): number {
-  return 1 / (2 * (size - 1));
-}
-
-/** The weight 1/k that turns m(T), |T| = k ≥ 1, into its share of each φ_i, i ∈ T. */
-export function shapleyWeight(size: number): number {
-  return 1 / size;
-}
-
-/**
- * The weight that turns m(T), |T| = k ≥ 1, into its share of each main effect Φ_ii, i ∈ T:
- * Φ_ii = φ_i − Σ_{j≠i} Φ_ij = Σ_{T∋i} m(T)·(1/k − [k ≥ 2]/2), so 1 for k = 1, 0 for k = 2 and
- * (2 − k)/(2k) above.
- */
-export function diagonalWeight(size: number): number {
-  return size === 1 ? 1 : (2 - size) / (2 * size);
-}
-
-/** The local score from the sums of |Φ|, in the form simd.ts recognises. */
-export const LOCAL_SCORE = 'const localScore = total === 0 ? NaN : offDiagonal / total;';
 
 /**
  * Φ (row-major), φ and the local score of sample a, from the names of Φ_ij (i < j) and either
@@ -130,36 +75,35 @@ export function outputStatements(
   M: number,
   pair: (i: number, j: number) => string,
   given: { phi: (i: number) => string } | { diagonal: (i: number) => string }
-): string[] {
-  const statements: string[] = [];
-  const offDiagonal: string[] = [];
+): Statement[] {
+  const statements: Statement[] = [];
+  const offDiagonal: Expr[] = [];
   for (let i = 0; i < M; i++) {
     for (let j = i + 1; j < M; j++) {
-      offDiagonal.push(`Math.abs(${pair(i, j)})`);
+      offDiagonal.push(abs(local(pair(i, j))));
     }
   }
   const h = (i: number, j: number) => (i < j ? pair(i, j) : pair(j, i));
   for (let i = 0; i < M; i++) {
-    const partners = range(M)
-      .filter(j => j !== i)
-      .map(j => h(i, j))
-      .join(' + ');
+    const partners = chain(
+      range(M)
+        .filter(j => j !== i)
+        .map(j => local(h(i, j)))
+    );
+    const [f, d] = [`f${i}`, `d${i}`];
     statements.push(
       ...('phi' in given
-        ? [`const f${i} = ${given.phi(i)};`, `const d${i} = f${i} - (${partners});`]
-        : [`const d${i} = ${given.diagonal(i)};`, `const f${i} = d${i} + (${partners});`]),
-      ...range(M).map(j => `matrices[r + ${i * M + j}] = ${i === j ? `d${i}` : h(i, j)};`),
-      `shapley[o + ${i}] = f${i};`
+        ? [declare(f, local(given.phi(i))), declare(d, binary('-', local(f), partners))]
+        : [declare(d, local(given.diagonal(i))), declare(f, binary('+', local(d), partners))]),
+      ...range(M).map(j => store('matrices', 'r', i * M + j, local(i === j ? d : h(i, j)))),
+      store('shapley', 'o', i, local(f))
     );
   }
   statements.push(
-    `const offDiagonal = 2 * (${offDiagonal.join(' + ')});`,
-    `const total = offDiagonal + ${range(M)
-      .map(i => `Math.abs(d${i})`)
-      .join(' + ')};`,
-    // Exactly 0 means the model ignores every modality: undefined, never a silent 0/0 (SPEC §2).
-    LOCAL_SCORE,
-    'local[a] = localScore;'
+    declare('offDiagonal', binary('*', number(2), chain(offDiagonal))),
+    declare('total', chain([local('offDiagonal'), ...range(M).map(i => abs(local(`d${i}`)))])),
+    { kind: 'localScore', name: 'localScore', offDiagonal: 'offDiagonal', total: 'total' },
+    store('local', 'a', 0, local('localScore'))
   );
   return statements;
 }

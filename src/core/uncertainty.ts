@@ -2,8 +2,11 @@
  * Standard errors of φ and Φ from the Monte-Carlo standard errors of the coalition values
  * (SPEC.md §1: a value averaged over R background draws has an error; users need error bars).
  */
-import { coalitionPlan, CoalitionPlan } from './coalitions';
+import { coalitionPlan } from './coalitions';
+import type { CoalitionPlan } from './coalitions';
+import { transposedMobiusInPlace } from './mobius';
 import { checkModalityCount, checkValueTable } from './validate';
+import { diagonalWeight } from './weights';
 
 export interface StandardErrors {
   /** SE of φ_i, N × M. */
@@ -120,25 +123,9 @@ function pairCoefficient(plan: CoalitionPlan, i: number, j: number, t: number): 
   return (t & pair) === pair ? plan.pairWeightOf[t] : 0;
 }
 
-/** Coefficient of m(T) in Φ_ii = φ_i − Σ_{j≠i} Φ_ij. */
+/** Coefficient of m(T) in Φ_ii = φ_i − Σ_{j≠i} Φ_ij (weights.ts). */
 function mainEffectCoefficient(plan: CoalitionPlan, i: number, t: number): number {
-  if (!(t & (1 << i))) {
-    return 0;
-  }
-  const partners = plan.size[t] - 1;
-  return plan.shapleyWeightOf[t] - partners * plan.pairWeightOf[t];
-}
-
-/** w(S) = Σ_{T⊇S} (−1)^{|T|−|S|} c(T), in place on table[offset .. offset + 2^M). */
-function transposedMobiusInPlace(table: Float64Array, M: number, offset: number): void {
-  const coalitions = 1 << M;
-  for (let bit = 1; bit < coalitions; bit <<= 1) {
-    for (let block = offset; block < offset + coalitions; block += 2 * bit) {
-      for (let b = block; b < block + bit; b++) {
-        table[b] -= table[b + bit];
-      }
-    }
-  }
+  return t & (1 << i) ? diagonalWeight(plan.size[t]) : 0;
 }
 
 function checkStandardErrors(se: Float64Array): void {
