@@ -2,7 +2,7 @@
  * The session in Node, with the engine on the same thread: kernel messages in, aggregates and the
  * selection out, as the views and Python see them.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ComputeClient } from '../../../../src/compute/main/client';
 import { normalizeSelection, Session } from '../../../../src/compute/main/session';
 import type { SelectionOrigin } from '../../../../src/compute/main/session';
@@ -112,6 +112,40 @@ describe('Session', () => {
       ).globalIntershap,
       12
     );
+  });
+});
+
+describe('Session.receive', () => {
+  it('hands each kind of message to its handler and reports a bad one without throwing', async () => {
+    const { session, done } = streamedSession();
+    await until(() => done.length === 1, 'the model to finish');
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const progress = {
+      kind: 'progress',
+      modelId: 'a',
+      done: 120,
+      total: 120,
+      samplesPerSecond: 1000,
+      etaSeconds: null,
+      modelRows: 480
+    };
+    session.receive(progress);
+    expect(session.models.get('a')!.progress).toEqual(progress);
+    expect(session.error).toBeNull();
+    session.receive({ ...progress, modelId: 'nobody' });
+    expect(session.error).toContain("field 'modelId' expected one of [a], got 'nobody'");
+    session.receive({ kind: 'cohorts', name: 'site', categories: ['A'] }, []);
+    expect(session.error).toBe('cohorts message: expected 1 buffer of codes, got 0');
+    session.receive({ kind: 'nonsense' });
+    expect(session.error).toContain("field 'kind' expected one of");
+    expect(session.models.get('a')!.aggregate!.n).toBe(N);
+    expect(logged).toHaveBeenCalledTimes(3);
+    logged.mockRestore();
+  });
+
+  it('writes label and class codes as the cohorts are named', () => {
+    const session = new Session(new ComputeClient(false), () => undefined);
+    expect([1, 2.5, 1 / 3].map(code => session.formatCode(code))).toEqual(['1', '2.5', '0.333333']);
   });
 });
 
