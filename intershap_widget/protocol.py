@@ -1,11 +1,21 @@
 """The kernel side of the message schema in src/protocol/messages.ts.
 
 Floats never travel as JSON lists: every array goes as a float64 binary buffer, named in order
-in the message's ``buffers`` field.
+in the message's ``buffers`` field. The selection (the widget's synced ``selection`` state) is a
+buffer of little-endian int32 sample indices.
+
+Both directions are checked here, with the same error messages as the TypeScript side:
+``parse_browser_message`` turns what the browser sent into a typed message (or raises
+``ProtocolError``), and ``parse_kernel_message``, ``decode_chunk`` and ``decode_cohorts`` check what
+the kernel sends (the tests hold every outgoing message to them). tests/fixtures/protocol/messages.json
+holds the examples both sides are tested against.
 """
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,23 +25,68 @@ PROTOCOL_VERSION = 1
 
 CHUNK_BUFFERS = ("values", "se", "prediction", "label", "predictedClass")
 RESULT_BUFFERS = ("meanMatrix", "contributions", "orderMass", "local")
+KERNEL_KINDS = ("dataset", "chunk", "progress", "status", "cohorts")
+BROWSER_KINDS = ("hello", "cancel", "clientError", "results")
+STATUS_STATES = ("running", "done", "cancelled", "error")
+
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+
+
+class ProtocolError(ValueError):
+    """A message or a synced state that does not follow the schema.
+
+    The message names the message kind and the field, what was expected, and what came.
+    """
+
+
+# ------------------------------------------------------------------------------------------------
+# Kernel -> browser: building messages
 
 
 def float64_buffer(array: Any) -> memoryview:
-    """An array as the little-endian float64 bytes every buffer on the wire carries."""
+    """Returns an array as the bytes every float64 buffer on the wire carries.
+
+    Args:
+        array: Anything numpy turns into an array of numbers.
+
+    Returns:
+        The array's little-endian float64 bytes, as a flat byte memoryview.
+    """
     return memoryview(np.ascontiguousarray(array, dtype="<f8")).cast("B")
 
 
 def cohorts_message(
     name: str, categories: list[str], codes: np.ndarray
 ) -> tuple[dict[str, Any], list[memoryview]]:
-    """A grouping of the samples: category names, and one float64 code per sample."""
+    """Builds a grouping of the samples: category names, and one float64 code per sample.
+
+    Args:
+        name: The grouping's name, as the widget shows it.
+        categories: The category names; code k stands for ``categories[k]``.
+        codes: One code per sample.
+
+    Returns:
+        The message header and its one buffer of codes.
+    """
     return {"kind": "cohorts", "name": name, "categories": categories}, [float64_buffer(codes)]
 
 
 def dataset_message(
     model_id: str, label: str, names: list[str], n_samples: int, target: str
 ) -> dict[str, Any]:
+    """Builds the message announcing one model's data set.
+
+    Args:
+        model_id: The model's id, which every later message about it carries.
+        label: The model's label, as the widget shows it.
+        names: The modality names; M is their number.
+        n_samples: The number of samples.
+        target: Which output is explained.
+
+    Returns:
+        The message header (it has no buffers).
+    """
     return {
         "kind": "dataset",
         "modelId": model_id,
@@ -46,7 +101,17 @@ def dataset_message(
 def chunk_message(
     model_id: str, start: int, arrays: dict[str, np.ndarray | None]
 ) -> tuple[dict[str, Any], list[memoryview]]:
-    """A chunk header and its buffers; ``arrays`` holds 'values' and any optional per-sample arrays."""
+    """Builds a block of value tables and the per-sample arrays that go with them.
+
+    Args:
+        model_id: The model's id.
+        start: The index of the block's first sample.
+        arrays: 'values' (count x 2**M) and any of the optional per-sample arrays named in
+            ``CHUNK_BUFFERS``; a None entry is left out.
+
+    Returns:
+        The chunk header and its buffers, in the order its ``buffers`` field names them.
+    """
     names = [name for name in CHUNK_BUFFERS if arrays.get(name) is not None]
     buffers = [float64_buffer(arrays[name]) for name in names]
     count = int(np.asarray(arrays["values"]).shape[0])
@@ -63,6 +128,19 @@ def chunk_message(
 def progress_message(
     model_id: str, done: int, total: int, rate: float, eta: float | None, model_rows: int
 ) -> dict[str, Any]:
+    """Builds a progress report; a rate or time left that is not finite is sent as 0 or null.
+
+    Args:
+        model_id: The model's id.
+        done: Samples computed so far.
+        total: Samples in all.
+        rate: Samples per second.
+        eta: Seconds left, or None while unknown.
+        model_rows: Rows the model has been called on so far.
+
+    Returns:
+        The message header (it has no buffers).
+    """
     return {
         "kind": "progress",
         "modelId": model_id,
@@ -75,7 +153,316 @@ def progress_message(
 
 
 def status_message(model_id: str, state: str, message: str = "") -> dict[str, Any]:
+    """Builds a model's state change.
+
+    Args:
+        model_id: The model's id.
+        state: One of ``STATUS_STATES``.
+        message: What went wrong, for the 'error' state.
+
+    Returns:
+        The message header (it has no buffers).
+    """
     return {"kind": "status", "modelId": model_id, "state": state, "message": message}
+
+
+# ------------------------------------------------------------------------------------------------
+# Checking fields: the same checks and words as src/protocol/messages.ts
+
+_MISSING = object()
+
+
+def _number_text(value: float) -> str:
+    """Writes a number as JavaScript's String(value) does, so that both sides say the same."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        if value.is_integer() and abs(value) < 1e21:
+            return str(int(value))
+    return str(value)
+
+
+def describe(value: Any) -> str:
+    """Describes a received value in an error message, in the words the TypeScript side uses.
+
+    Args:
+        value: A decoded JSON value, or ``_MISSING`` for an absent field.
+
+    Returns:
+        A short description such as ``number -1`` or ``an array of length 2``.
+    """
+    if value is _MISSING:
+        return "nothing"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return f"an array of length {len(value)}"
+    if isinstance(value, str):
+        return f"the string {json.dumps(value[:40], ensure_ascii=False)}"
+    if isinstance(value, bool):
+        return f"boolean {'true' if value else 'false'}"
+    if isinstance(value, (int, float)):
+        return f"number {_number_text(value)[:40]}"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"a binary buffer of {memoryview(value).nbytes} bytes"
+    return f"a {type(value).__name__}"
+
+
+def _field(msg: Mapping[str, Any], name: str, check: Callable[[Any], bool], expected: str) -> Any:
+    value = msg.get(name, _MISSING)
+    if value is _MISSING or not check(value):
+        raise ProtocolError(
+            f"{msg.get('kind')} message: field '{name}' expected {expected}, got {describe(value)}"
+        )
+    return value
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_string(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _is_count(v: Any) -> bool:
+    return _is_number(v) and math.isfinite(v) and float(v).is_integer() and v >= 0
+
+
+def _is_finite(v: Any) -> bool:
+    return _is_number(v) and math.isfinite(v)
+
+
+def _is_nullable_number(v: Any) -> bool:
+    return v is None or _is_finite(v)
+
+
+def _is_string_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(item, str) for item in v)
+
+
+def _is_chunk_buffer_names(v: Any) -> bool:
+    return (
+        isinstance(v, list)
+        and len(v) >= 1
+        and v[0] == "values"
+        and all(isinstance(item, str) and item in CHUNK_BUFFERS for item in v)
+    )
+
+
+def _is_interval(v: Any) -> bool:
+    return v is None or (isinstance(v, list) and len(v) == 2 and all(_is_finite(x) for x in v))
+
+
+def _is_result_buffer_names(v: Any) -> bool:
+    return v == list(RESULT_BUFFERS)
+
+
+def _json_text(value: Any) -> str:
+    """A JSON value written as JavaScript's JSON.stringify writes it (a missing one as 'nothing')."""
+    if value is _MISSING:
+        return "nothing"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _kind_error(kinds: Sequence[str], value: Any) -> ProtocolError:
+    listed = ", ".join(f"'{kind}'" for kind in kinds)
+    return ProtocolError(f"message: field 'kind' expected one of {listed}, got {describe(value)}")
+
+
+def _check_object(raw: Any) -> Mapping[str, Any]:
+    if not isinstance(raw, dict):
+        raise ProtocolError(f"message: expected an object, got {describe(raw)}")
+    return raw
+
+
+# ------------------------------------------------------------------------------------------------
+# Buffers
+
+
+def _buffer_bytes(buffer: Any, kind: str, name: str) -> memoryview:
+    """The bytes of a received buffer (bytes, bytearray or memoryview), as a flat memoryview."""
+    if not isinstance(buffer, (bytes, bytearray, memoryview)):
+        raise ProtocolError(
+            f"{kind} message: buffer '{name}' expected a binary buffer, got {describe(buffer)}"
+        )
+    view = memoryview(buffer)
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+
+
+def to_float64(buffer: Any, name: str, kind: str = "chunk") -> np.ndarray:
+    """Decodes a received buffer as little-endian float64 values.
+
+    Args:
+        buffer: The buffer as ipykernel hands it over (a memoryview), or bytes.
+        name: The buffer's name, for the error message.
+        kind: The message kind, for the error message.
+
+    Returns:
+        A float64 array (a copy, so it outlives the message).
+
+    Raises:
+        ProtocolError: The buffer is not binary, or its length is not a whole number of float64s.
+    """
+    view = _buffer_bytes(buffer, kind, name)
+    if view.nbytes % 8 != 0:
+        raise ProtocolError(
+            f"{kind} message: buffer '{name}' expected a whole number of float64 values, "
+            f"got {view.nbytes} bytes"
+        )
+    return np.frombuffer(view, dtype="<f8").astype(np.float64)
+
+
+# ------------------------------------------------------------------------------------------------
+# Kernel -> browser: checking (the browser does the same in parseKernelMessage)
+
+
+def parse_kernel_message(raw: Any) -> dict[str, Any]:
+    """Checks a kernel message's header, as the browser's parseKernelMessage does.
+
+    Args:
+        raw: The message content (decoded JSON).
+
+    Returns:
+        The header's fields of the message's kind, checked.
+
+    Raises:
+        ProtocolError: Naming the field, what was expected and what came.
+    """
+    msg = _check_object(raw)
+    kind = msg.get("kind", _MISSING)
+    if kind == "dataset":
+        names = _field(msg, "names", _is_string_list, "a list of modality names")
+        m = int(_field(msg, "M", _is_count, "a non-negative integer"))
+        if len(names) != m:
+            raise ProtocolError(
+                f"dataset message: field 'names' expected {m} names (M), got {len(names)}"
+            )
+        return {
+            "kind": "dataset",
+            "modelId": _field(msg, "modelId", _is_string, "a string"),
+            "label": _field(msg, "label", _is_string, "a string"),
+            "names": names,
+            "M": m,
+            "nSamples": int(_field(msg, "nSamples", _is_count, "a non-negative integer")),
+            "target": _field(msg, "target", _is_string, "a string"),
+        }
+    if kind == "chunk":
+        return {
+            "kind": "chunk",
+            "modelId": _field(msg, "modelId", _is_string, "a string"),
+            "start": int(_field(msg, "start", _is_count, "a non-negative integer")),
+            "count": int(_field(msg, "count", _is_count, "a non-negative integer")),
+            "buffers": _field(
+                msg, "buffers", _is_chunk_buffer_names, "a list starting with 'values'"
+            ),
+        }
+    if kind == "progress":
+        return {
+            "kind": "progress",
+            "modelId": _field(msg, "modelId", _is_string, "a string"),
+            "done": int(_field(msg, "done", _is_count, "a non-negative integer")),
+            "total": int(_field(msg, "total", _is_count, "a non-negative integer")),
+            "samplesPerSecond": _field(msg, "samplesPerSecond", _is_finite, "a finite number"),
+            "etaSeconds": _field(msg, "etaSeconds", _is_nullable_number, "a number or null"),
+            "modelRows": int(_field(msg, "modelRows", _is_count, "a non-negative integer")),
+        }
+    if kind == "status":
+        listed = ", ".join(f"'{state}'" for state in STATUS_STATES)
+        state = _field(msg, "state", lambda v: v in STATUS_STATES, f"one of {listed}")
+        return {
+            "kind": "status",
+            "modelId": _field(msg, "modelId", _is_string, "a string"),
+            "state": state,
+            "message": _field(msg, "message", _is_string, "a string"),
+        }
+    if kind == "cohorts":
+        return {
+            "kind": "cohorts",
+            "name": _field(msg, "name", _is_string, "a string"),
+            "categories": _field(msg, "categories", _is_string_list, "a list of category names"),
+        }
+    raise _kind_error(KERNEL_KINDS, kind)
+
+
+def decode_chunk(header: Mapping[str, Any], buffers: Sequence[Any], m: int) -> dict[str, Any]:
+    """Decodes a checked chunk's buffers, as the browser's decodeChunk does.
+
+    Args:
+        header: A chunk header from ``parse_kernel_message``.
+        buffers: The message's buffers.
+        m: The number of modalities of the chunk's model.
+
+    Returns:
+        The header under 'message' and one float64 array per buffer name.
+
+    Raises:
+        ProtocolError: A buffer is missing, or its length disagrees with the header.
+    """
+    names = list(header["buffers"])
+    if len(buffers) != len(names):
+        raise ProtocolError(
+            f"chunk message: expected {len(names)} buffers ({', '.join(names)}), got {len(buffers)}"
+        )
+    decoded: dict[str, Any] = {"message": header}
+    for name, buffer in zip(names, buffers):
+        array = to_float64(buffer, name)
+        per_sample = 2**m if name in ("values", "se") else 1
+        expected = header["count"] * per_sample
+        if array.size != expected:
+            raise ProtocolError(
+                f"chunk message: buffer '{name}' expected {expected} float64 values "
+                f"({header['count']} samples × {per_sample}), got {array.size}"
+            )
+        decoded[name] = array
+    return decoded
+
+
+def decode_cohorts(header: Mapping[str, Any], buffers: Sequence[Any]) -> np.ndarray:
+    """Decodes a checked cohorts message's one buffer of codes.
+
+    Args:
+        header: A cohorts header from ``parse_kernel_message``.
+        buffers: The message's buffers.
+
+    Returns:
+        The float64 code of each sample.
+
+    Raises:
+        ProtocolError: There is not exactly one buffer, or it is not whole float64s.
+    """
+    if len(buffers) != 1:
+        raise ProtocolError(f"cohorts message: expected 1 buffer of codes, got {len(buffers)}")
+    return to_float64(buffers[0], "codes", "cohorts")
+
+
+# ------------------------------------------------------------------------------------------------
+# Browser -> kernel
+
+
+@dataclass(frozen=True)
+class Hello:
+    """The browser's model object was created: the kernel (re)sends everything it has."""
+
+    protocol: int
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """The user pressed cancel, for one model or (model_id None) for every model."""
+
+    model_id: str | None
+
+
+@dataclass(frozen=True)
+class ClientError:
+    """An error the browser reports to the kernel."""
+
+    message: str
 
 
 @dataclass(frozen=True)
@@ -94,46 +481,200 @@ class BrowserResults:
     local: np.ndarray
 
 
-class ProtocolError(ValueError):
-    pass
+BrowserMessage = Hello | Cancel | ClientError | BrowserResults
 
 
-def _number(content: dict[str, Any], key: str) -> float:
-    value = content.get(key)
-    if value is None:
-        return float("nan")
-    if not isinstance(value, (int, float)):
+def _nan_if_null(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def parse_results(content: Mapping[str, Any], buffers: Sequence[Any], m: int) -> BrowserResults:
+    """Checks and decodes a 'results' message for a model of ``m`` modalities.
+
+    Args:
+        content: The message content (decoded JSON).
+        buffers: The message's buffers, named in order by its 'buffers' field.
+        m: The number of modalities of the model the results are for.
+
+    Returns:
+        The decoded results; a null score (JSON has no NaN) becomes NaN.
+
+    Raises:
+        ProtocolError: Naming the field or buffer, what was expected and what came.
+    """
+    msg = dict(content)
+    msg.setdefault("kind", "results")
+    names = msg.get("buffers", _MISSING)
+    if not _is_result_buffer_names(names) or len(buffers) != len(RESULT_BUFFERS):
         raise ProtocolError(
-            f"results message: field {key!r} expected a number or null, got {value!r}"
+            f"results message: expected buffers {_json_text(list(RESULT_BUFFERS))}, "
+            f"got names {_json_text(names)} with {len(buffers)} buffers"
         )
-    return float(value)
-
-
-def parse_results(content: dict[str, Any], buffers: list[Any], m: int) -> BrowserResults:
-    """Decodes and checks a 'results' message; raises ProtocolError naming what is wrong."""
-    names = content.get("buffers")
-    if names != list(RESULT_BUFFERS) or len(buffers) != len(RESULT_BUFFERS):
-        raise ProtocolError(
-            f"results message: expected buffers {list(RESULT_BUFFERS)}, "
-            f"got names {names!r} with {len(buffers)} buffers"
-        )
-    arrays = [np.frombuffer(bytes(buf), dtype="<f8") for buf in buffers]
-    mean_matrix, contributions, order_mass, local = arrays
+    mean_matrix, contributions, order_mass, local = (
+        to_float64(buffer, name, "results") for name, buffer in zip(RESULT_BUFFERS, buffers)
+    )
     if mean_matrix.size != m * m or contributions.size != m or order_mass.size != m:
         raise ProtocolError(
             f"results message: expected a {m}x{m} matrix and {m} contributions and order masses, "
             f"got sizes {mean_matrix.size}, {contributions.size}, {order_mass.size}"
         )
-    interval = content.get("interval")
+    model_id = _field(msg, "modelId", _is_string, "a string")
+    n = int(_field(msg, "n", _is_count, "a non-negative integer"))
+    global_intershap = _field(msg, "globalIntershap", _is_nullable_number, "a number or null")
+    local_mean = _field(msg, "localMean", _is_nullable_number, "a number or null")
+    n_undefined = int(_field(msg, "nUndefined", _is_count, "a non-negative integer"))
+    interval = _field(msg, "interval", _is_interval, "two finite numbers or null")
     return BrowserResults(
-        model_id=str(content.get("modelId")),
-        n=int(content.get("n", 0)),
-        global_intershap=_number(content, "globalIntershap"),
-        local_mean=_number(content, "localMean"),
-        n_undefined=int(content.get("nUndefined", 0)),
-        interval=(float(interval[0]), float(interval[1])) if interval else None,
+        model_id=model_id,
+        n=n,
+        global_intershap=_nan_if_null(global_intershap),
+        local_mean=_nan_if_null(local_mean),
+        n_undefined=n_undefined,
+        interval=None if interval is None else (float(interval[0]), float(interval[1])),
         mean_matrix=mean_matrix.reshape(m, m),
         modality_contributions=contributions,
         order_mass=order_mass,
         local=local,
     )
+
+
+def parse_browser_message(
+    content: Any, buffers: Sequence[Any], models: Mapping[str, int]
+) -> BrowserMessage:
+    """Checks and decodes a message from the browser into a typed message.
+
+    Args:
+        content: The message content (decoded JSON).
+        buffers: The message's buffers.
+        models: The number of modalities M of each model the kernel has, by model id; a 'results'
+            message must name one of them.
+
+    Returns:
+        A ``Hello``, ``Cancel``, ``ClientError`` or ``BrowserResults``.
+
+    Raises:
+        ProtocolError: Naming the field, what was expected and what came.
+    """
+    msg = _check_object(content)
+    kind = msg.get("kind", _MISSING)
+    if kind == "hello":
+        return Hello(int(_field(msg, "protocol", _is_count, "a non-negative integer")))
+    if kind == "cancel":
+        model_id = _field(msg, "modelId", lambda v: v is None or _is_string(v), "a string or null")
+        return Cancel(model_id)
+    if kind == "clientError":
+        return ClientError(_field(msg, "message", _is_string, "a string"))
+    if kind == "results":
+        known = ", ".join(f"'{model_id}'" for model_id in models)
+        model_id = _field(
+            msg, "modelId", lambda v: _is_string(v) and v in models, f"one of the models [{known}]"
+        )
+        return parse_results(msg, buffers, models[model_id])
+    raise _kind_error(BROWSER_KINDS, kind)
+
+
+# ------------------------------------------------------------------------------------------------
+# The selection: synced widget state, a buffer of int32 sample indices
+
+_INT32_FORMATS = ("i", "<i", "=i")
+_RAW_FORMATS = ("B", "b", "c")
+_FORMAT_NAMES = {"d": "float64", "f": "float32", "q": "int64", "l": "int64", "h": "int16"}
+
+
+def selection_buffer(indices: Sequence[int]) -> memoryview:
+    """Encodes sample indices as the selection state travels: little-endian int32 bytes.
+
+    Args:
+        indices: Sample indices, in any order, as the user set them.
+
+    Returns:
+        A flat byte memoryview of 4 bytes per index.
+
+    Raises:
+        ProtocolError: An index does not fit an int32.
+    """
+    bad = [i for i in indices if not INT32_MIN <= int(i) <= INT32_MAX]
+    if bad:
+        raise ProtocolError(f"selection: expected int32 sample indices, got {bad[:5]}")
+    return memoryview(np.asarray(indices, dtype="<i4").reshape(-1)).cast("B")
+
+
+def decode_selection(state: Any, n_samples: int | None = None) -> list[int]:
+    """Decodes the selection state (a buffer of int32 sample indices) into a list of ints.
+
+    Args:
+        state: What came for the state: bytes, or a memoryview of bytes or of int32s.
+        n_samples: When given, every index must lie in [0, n_samples).
+
+    Returns:
+        The indices in the order they came (no sorting, no de-duplication).
+
+    Raises:
+        ProtocolError: The state is not a buffer, not int32s, or an index is out of range.
+    """
+    if not isinstance(state, (bytes, bytearray, memoryview)):
+        raise ProtocolError(
+            f"selection: expected a binary buffer of int32 sample indices, got {describe(state)}"
+        )
+    view = memoryview(state)
+    if view.format not in _INT32_FORMATS + _RAW_FORMATS:
+        dtype = _FORMAT_NAMES.get(view.format.lstrip("<>=@!"), f"format '{view.format}'")
+        raise ProtocolError(
+            f"selection: expected a binary buffer of int32 sample indices, got a {dtype} buffer"
+        )
+    if view.nbytes % 4 != 0:
+        raise ProtocolError(
+            "selection: expected a binary buffer of int32 sample indices (4 bytes each), "
+            f"got {view.nbytes} bytes"
+        )
+    indices = np.frombuffer(view.cast("B") if view.ndim != 1 or view.format != "B" else view, "<i4")
+    if n_samples is not None:
+        check_selection(indices.tolist(), n_samples)
+    return [int(i) for i in indices]
+
+
+def check_selection(indices: Sequence[int], n_samples: int) -> None:
+    """Checks that sample indices lie in [0, n_samples).
+
+    Args:
+        indices: The sample indices.
+        n_samples: The number of samples.
+
+    Raises:
+        ProtocolError: Naming the first few indices out of range.
+    """
+    bad = [int(i) for i in indices if not 0 <= int(i) < n_samples]
+    if bad:
+        raise ProtocolError(
+            f"selection: expected sample indices from 0 to {n_samples - 1}, got {bad[:5]}"
+            + (" ..." if len(bad) > 5 else "")
+        )
+
+
+def selection_to_json(indices: Sequence[int], _widget: Any = None) -> memoryview:
+    """The ipywidgets serializer of the ``selection`` trait: a list of ints to its buffer.
+
+    Args:
+        indices: The trait's value.
+        _widget: The widget (ipywidgets passes it; unused).
+
+    Returns:
+        The int32 buffer that ipywidgets sends as a binary part of the state.
+    """
+    return selection_buffer(indices)
+
+
+def selection_from_json(state: Any, _widget: Any = None) -> list[int]:
+    """The ipywidgets deserializer of the ``selection`` trait: the browser's buffer to a list.
+
+    Args:
+        state: The buffer the browser sent (a memoryview).
+        _widget: The widget (ipywidgets passes it; unused: the trait's validator checks ranges).
+
+    Returns:
+        The sample indices.
+
+    Raises:
+        ProtocolError: The state is not a buffer of int32 values.
+    """
+    return decode_selection(state)

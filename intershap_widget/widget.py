@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from ipywidgets import DOMWidget
-from traitlets import Int, List, Unicode, validate
+from traitlets import Int, List, TraitError, Unicode, validate
 
 from . import decompose as twin
 from . import protocol
@@ -32,10 +32,31 @@ MIN_PROGRESS_INTERVAL_S = 0.25
 ENGINE_THREAD_NICENESS = 10
 
 
+class SelectionError(protocol.ProtocolError, TraitError):
+    """A selection with an index that is not a sample's.
+
+    A ValueError, as every argument error here; also a TraitError, so that traitlets takes back a
+    selection the browser sent with the rest of its state instead of keeping it.
+    """
+
+
 def check_value_tables(
     values: Any, names: Sequence[str] | None, argument: str = "values"
 ) -> tuple[np.ndarray, list[str]]:
-    """Validates user-given value tables (N, 2**M) and modality names before anything is sent."""
+    """Validates user-given value tables (N, 2**M) and modality names before anything is sent.
+
+    Args:
+        values: The value tables, one row of 2**M coalition values per sample, in bitmask order.
+        names: The M modality names, or None for "modality 0", "modality 1", ...
+        argument: The argument's name, for error messages.
+
+    Returns:
+        The tables as a float64 array and the names as a list of strings.
+
+    Raises:
+        ValueError: The tables are not (N, 2**M) finite numbers, or the names are not M distinct
+            names.
+    """
     array, m = twin.validate_values(values, argument)
     if names is None:
         names = [f"modality {i}" for i in range(m)]
@@ -50,7 +71,19 @@ def check_value_tables(
 
 
 def check_cohort_column(column: Any, n: int, argument: str) -> tuple[list[str], np.ndarray]:
-    """A per-sample label column as (category names, float64 codes), the form the browser takes."""
+    """Turns a per-sample label column into the form the browser takes.
+
+    Args:
+        column: One label per sample (array, list or pandas Series).
+        n: The number of samples.
+        argument: The argument's name, for error messages.
+
+    Returns:
+        The sorted category names, and each sample's category index as a float64 code.
+
+    Raises:
+        ValueError: The column does not hold one label per sample.
+    """
     values = np.asarray(getattr(column, "to_numpy", lambda: column)())
     if values.ndim != 1 or values.shape[0] != n:
         raise ValueError(
@@ -61,6 +94,19 @@ def check_cohort_column(column: Any, n: int, argument: str) -> tuple[list[str], 
 
 
 def _optional_per_sample(array: Any, n: int, argument: str) -> np.ndarray | None:
+    """Checks an optional per-sample array (labels, predictions).
+
+    Args:
+        array: The array, or None.
+        n: The number of samples.
+        argument: The argument's name, for error messages.
+
+    Returns:
+        The array as flat float64, or None when none was given.
+
+    Raises:
+        ValueError: The array does not hold one entry per sample.
+    """
     if array is None:
         return None
     out = np.asarray(array, dtype=np.float64).reshape(-1)
@@ -70,8 +116,14 @@ def _optional_per_sample(array: Any, n: int, argument: str) -> np.ndarray | None
 
 
 def _lower_this_threads_priority(niceness: int) -> None:
-    """Raises the calling thread's nice value by `niceness` (Linux only: there a thread has its own
-    nice value; elsewhere setpriority would lower the whole kernel, so nothing is done)."""
+    """Raises the calling thread's nice value.
+
+    Linux only: there a thread has its own nice value; elsewhere setpriority would lower the whole
+    kernel, so nothing is done. A sandbox that forbids it is ignored.
+
+    Args:
+        niceness: How much to add to the thread's nice value (capped at 19).
+    """
     if not sys.platform.startswith("linux"):
         return
     thread_id = threading.get_native_id()
@@ -108,10 +160,16 @@ class _Run:
 
     @property
     def n_samples(self) -> int:
+        """The number of samples."""
         return int(self.values.shape[0])
 
     def progress(self) -> dict[str, Any]:
-        """Samples done and total, samples/s so far, seconds left (None until known), state."""
+        """Reports how far the run is.
+
+        Returns:
+            The model's label, samples done and total, samples/s so far, seconds left (None
+            until known), model rows and state.
+        """
         elapsed = time.perf_counter() - self.started
         rate = self.filled / elapsed if elapsed > 0 and self.state == "running" else 0.0
         left = (self.n_samples - self.filled) / rate if rate > 0 else None
@@ -126,6 +184,7 @@ class _Run:
         }
 
     def progress_line(self) -> str:
+        """Returns the progress as one line of text, as ``wait()`` prints it."""
         p = self.progress()
         line = f"{self.label}: {p['done']}/{p['total']} samples ({100 * p['done'] / max(p['total'], 1):.0f}%)"
         if self.state == "running":
@@ -138,6 +197,16 @@ class _Run:
         return line + (f", {self.model_rows:,} model rows" if self.model_rows else "")
 
     def chunk_arrays(self, start: int, stop: int) -> dict[str, np.ndarray | None]:
+        """Returns the arrays of samples [start, stop) as ``protocol.chunk_message`` takes them.
+
+        Args:
+            start: The first sample.
+            stop: One past the last sample.
+
+        Returns:
+            'values' and the optional per-sample arrays (None where the run has none).
+        """
+
         def part(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[start:stop]
 
@@ -156,6 +225,28 @@ class InterSHAP(DOMWidget):
     Give either a model and its modalities, and the widget evaluates the 2**M coalitions per sample
     in the background while the views fill in; or ready-made value tables ``values`` of shape
     (N, 2**M) in bitmask order (bit m set = modality m present), with their modality ``names``.
+
+    Args:
+        model: The model to explain; see ``values.ValueEngine`` for what it may be.
+        modalities: The samples to explain, one array (or frame, tensor, list) per modality.
+        values: Ready-made value tables (N, 2**M) instead of a model.
+        names: The modality names of ``values``.
+        se: Monte-Carlo standard errors of ``values``, of the same shape.
+        labels: One label per sample (for cohorts and the tables).
+        prediction: One prediction per sample, for ``values``.
+        label: The model's label, as the widget shows it.
+        cohorts: A grouping of the samples; see ``set_cohorts``.
+        **engine_options: Passed to the engine: background, masking, draws, target, seed, ...
+
+    Attributes:
+        selection: The samples selected in the widget (a brush, a lasso, a cohort), as a list of
+            sample indices; an empty list means every sample. Set it from Python to select
+            samples in the widget. It travels to the browser as a buffer of int32 indices.
+        client_errors: Errors the browser reported.
+
+    Raises:
+        ValueError: An argument is wrong; the message names it, says what was expected and what
+            was given. Raised before any model call.
     """
 
     _model_name = Unicode("InterSHAPModel").tag(sync=True)
@@ -166,22 +257,34 @@ class InterSHAP(DOMWidget):
     _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
 
     #: The samples selected in the widget (a brush, a lasso, a cohort), as sample indices; an empty
-    #: list means every sample. Set it from Python to select samples in the widget.
-    selection = List(Int(), help="Selected sample indices; empty means all samples.").tag(sync=True)
+    #: list means every sample. Set it from Python to select samples in the widget. The synced
+    #: state is a binary buffer of little-endian int32 indices (protocol.selection_to_json).
+    selection = List(Int(), help="Selected sample indices; empty means all samples.").tag(
+        sync=True,
+        to_json=protocol.selection_to_json,
+        from_json=protocol.selection_from_json,
+    )
 
     @validate("selection")
     def _check_selection(self, proposal: Any) -> list[int]:
-        """Refuses indices outside the samples here, where the user can see which one was wrong."""
+        """Refuses indices outside the samples here, where the user can see which one was wrong.
+
+        Args:
+            proposal: The traitlets proposal; its 'value' is the new list of indices.
+
+        Returns:
+            The indices as ints, in the order given (neither sorted nor de-duplicated).
+
+        Raises:
+            SelectionError: An index is not a sample's (a ValueError naming the first few).
+        """
         indices = [int(i) for i in proposal["value"]]
         runs = getattr(self, "_runs", None)
         if runs:
-            n = next(iter(runs.values())).n_samples
-            bad = [i for i in indices if not 0 <= i < n]
-            if bad:
-                raise ValueError(
-                    f"selection: expected sample indices from 0 to {n - 1}, got {bad[:5]}"
-                    + (" ..." if len(bad) > 5 else "")
-                )
+            try:
+                protocol.check_selection(indices, next(iter(runs.values())).n_samples)
+            except protocol.ProtocolError as error:
+                raise SelectionError(str(error)) from None
         return indices
 
     def __init__(
@@ -223,8 +326,20 @@ class InterSHAP(DOMWidget):
     # Public API
 
     def set_cohorts(self, cohorts: Any, name: str | None = None) -> InterSHAP:
-        """Groups samples into cohorts shown side by side: one label per sample (array, list or
-        pandas Series), or a dict name -> such column for several groupings."""
+        """Groups samples into cohorts shown side by side.
+
+        Args:
+            cohorts: One label per sample (array, list or pandas Series), or a dict name -> such
+                column for several groupings.
+            name: The grouping's name for a single column (default: the Series' name, or
+                "cohort").
+
+        Returns:
+            The widget, for chaining.
+
+        Raises:
+            ValueError: A column does not hold one label per sample.
+        """
         columns = (
             cohorts
             if isinstance(cohorts, dict)
@@ -253,7 +368,26 @@ class InterSHAP(DOMWidget):
         prediction: Any = None,
         **engine_options: Any,
     ) -> InterSHAP:
-        """Adds a model (or ready-made value tables) to compare side by side."""
+        """Adds a model (or ready-made value tables) to compare side by side.
+
+        Args:
+            label: The new model's label; it must differ from every label shown.
+            model: The model, with ``modalities``; or None with ``values``.
+            modalities: The samples, one array per modality (the same samples as the others).
+            values: Ready-made value tables (N, 2**M) instead of a model.
+            names: The modality names.
+            se: Monte-Carlo standard errors of ``values``.
+            labels: One label per sample.
+            prediction: One prediction per sample, for ``values``.
+            **engine_options: Passed to the engine (see ``InterSHAP``).
+
+        Returns:
+            The widget, for chaining.
+
+        Raises:
+            ValueError: The label is taken, both or neither of a model and values were given, or
+                an input is wrong.
+        """
         if label in {run.label for run in self._runs.values()}:
             raise ValueError(
                 f"label: expected a new model label, got {label!r} which is already shown"
@@ -276,11 +410,29 @@ class InterSHAP(DOMWidget):
 
     @property
     def results(self) -> Results:
-        """The first model's results (see ``results_for``)."""
+        """The first model's results (see ``results_for``).
+
+        Returns:
+            The results over the samples computed so far.
+        """
         return self.results_for(next(iter(self._runs.values())).label)
 
     def results_for(self, label: str) -> Results:
-        """Results of one model over the samples computed so far."""
+        """Returns one model's results over the samples computed so far.
+
+        The browser's numbers are used once it has sent them for every sample; until then (and
+        with no browser at all) the numpy twin computes them.
+
+        Args:
+            label: The model's label.
+
+        Returns:
+            The results.
+
+        Raises:
+            KeyError: No model has that label.
+            RuntimeError: No sample has been computed yet.
+        """
         run = self._run_by_label(label)
         if run.filled == 0:
             raise RuntimeError(f"{label!r}: no sample has been computed yet; call wait() first")
@@ -305,16 +457,33 @@ class InterSHAP(DOMWidget):
 
     @property
     def models(self) -> list[str]:
+        """The models' labels, in the order they were added."""
         return [run.label for run in self._runs.values()]
 
     @property
     def progress(self) -> list[dict[str, Any]]:
-        """Per model: samples done and total, samples/s, seconds left, model rows, state
-        (``"running"``, ``"done"``, ``"cancelled"`` or ``"error"``). The widget shows the same."""
+        """How far each model is; the widget shows the same.
+
+        Returns:
+            Per model: samples done and total, samples/s, seconds left, model rows and state
+            (``"running"``, ``"done"``, ``"cancelled"`` or ``"error"``).
+        """
         return [run.progress() for run in self._runs.values()]
 
     def wait(self, timeout: float | None = None, verbose: bool = True) -> InterSHAP:
-        """Blocks until every model's values are computed; re-raises a model's error."""
+        """Blocks until every model's values are computed.
+
+        Args:
+            timeout: Seconds to wait at most, or None to wait as long as it takes.
+            verbose: Print a progress line while waiting.
+
+        Returns:
+            The widget, for chaining.
+
+        Raises:
+            TimeoutError: A model was not finished within ``timeout``.
+            Exception: The error a model raised, re-raised.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         for run in self._runs.values():
             while not run.finished.wait(1.0 if verbose else 0.1):
@@ -347,6 +516,7 @@ class InterSHAP(DOMWidget):
         labels: Any,
         prediction: Any,
     ) -> _Run:
+        """Checks ready-made value tables and makes a finished run of them (not yet announced)."""
         array, checked_names = check_value_tables(values, names)
         n = array.shape[0]
         se_array = None
@@ -379,8 +549,25 @@ class InterSHAP(DOMWidget):
         labels: Any,
         options: dict[str, Any],
     ) -> list[_Run]:
-        """Validates everything (before any model call but the engine's small probe), then starts
-        the background thread. ``target="all"`` gives one run per class, all fed by one engine."""
+        """Validates everything, then starts the background thread.
+
+        Nothing calls the model before the checks but the engine's small probe.
+        ``target="all"`` gives one run per class, all fed by one engine.
+
+        Args:
+            label: The model's label.
+            model: The model.
+            modalities: The samples, one array per modality.
+            names: The modality names.
+            labels: One label per sample.
+            options: The engine's options (``chunk_samples`` is taken out of them).
+
+        Returns:
+            The runs the engine feeds.
+
+        Raises:
+            ValueError: An input is wrong, or the samples differ from the other models'.
+        """
         from .values import DEFAULT_CHUNK_SAMPLES, ValueEngine
 
         chunk_samples = int(options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES))
@@ -418,6 +605,7 @@ class InterSHAP(DOMWidget):
         return runs
 
     def _check_same_samples(self, n: int, label: str) -> None:
+        """Raises ValueError unless ``n`` is the number of samples of every model shown."""
         for other in self._runs.values():
             if other.n_samples != n:
                 raise ValueError(
@@ -425,6 +613,7 @@ class InterSHAP(DOMWidget):
                 )
 
     def _run_by_label(self, label: str) -> _Run:
+        """Returns the run of a label; raises KeyError naming the labels there are."""
         for run in self._runs.values():
             if run.label == label:
                 return run
@@ -434,6 +623,7 @@ class InterSHAP(DOMWidget):
     # Streaming (runs on the engine's thread)
 
     def _stream(self, runs: list[_Run], engine: Any, chunk_samples: int, per_class: bool) -> None:
+        """Feeds the engine's chunks into the runs and the browser (the engine's thread)."""
         _lower_this_threads_priority(ENGINE_THREAD_NICENESS)
         last_progress = 0.0
         try:
@@ -469,6 +659,7 @@ class InterSHAP(DOMWidget):
     def _store_chunk(
         run: _Run, chunk: Any, values: np.ndarray, se: np.ndarray, model_rows: int
     ) -> None:
+        """Copies one of the engine's chunks into a run."""
         stop = chunk.start + len(chunk)
         run.values[chunk.start : stop] = values
         run.se[chunk.start : stop] = se  # type: ignore[index]
@@ -484,12 +675,14 @@ class InterSHAP(DOMWidget):
     # Messages
 
     def _announce(self, run: _Run) -> None:
+        """Registers a run and, when a browser listens, sends it everything about it."""
         with self._send_lock:
             self._runs[run.model_id] = run
             if self._browser_ready:
                 self._send_all(run)
 
     def _send_all(self, run: _Run) -> None:
+        """Sends a run's data set, every table computed so far and its state."""
         self.send(
             protocol.dataset_message(run.model_id, run.label, run.names, run.n_samples, run.target)
         )
@@ -501,14 +694,17 @@ class InterSHAP(DOMWidget):
             self.send(protocol.status_message(run.model_id, "running"))
 
     def _send_cohorts(self) -> None:
+        """Sends every grouping of the samples."""
         for name, (categories, codes) in self._cohorts.items():
             self.send(*protocol.cohorts_message(name, categories, codes))
 
     def _send_chunk(self, run: _Run, start: int, stop: int) -> None:
+        """Sends samples [start, stop) of a run as one chunk."""
         header, buffers = protocol.chunk_message(run.model_id, start, run.chunk_arrays(start, stop))
         self.send(header, buffers)
 
     def _send_progress(self, run: _Run) -> None:
+        """Sends a run's progress, when a browser listens."""
         p = run.progress()
         with self._send_lock:
             if self._browser_ready:
@@ -524,21 +720,30 @@ class InterSHAP(DOMWidget):
                 )
 
     def _on_browser_message(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
-        kind = content.get("kind") if isinstance(content, dict) else None
-        if kind == "hello":
+        """Acts on a message from the browser (ipywidgets' on_msg callback).
+
+        Args:
+            _widget: The widget (ipywidgets passes it).
+            content: The message content.
+            buffers: The message's binary buffers.
+
+        Raises:
+            protocol.ProtocolError: The message does not follow the schema (it is dropped, and
+                ipywidgets shows the error in the kernel's log).
+        """
+        models = {run.model_id: len(run.names) for run in self._runs.values()}
+        message = protocol.parse_browser_message(content, buffers, models)
+        if isinstance(message, protocol.Hello):
             with self._send_lock:
                 self._browser_ready = True
                 for run in self._runs.values():
                     self._send_all(run)
                 self._send_cohorts()
-        elif kind == "cancel":
-            model_id = content.get("modelId")
+        elif isinstance(message, protocol.Cancel):
             for run in self._runs.values():
-                if run.cancel is not None and model_id in (None, run.model_id):
+                if run.cancel is not None and message.model_id in (None, run.model_id):
                     run.cancel()
-        elif kind == "results":
-            run = self._runs.get(str(content.get("modelId")))
-            if run is not None:
-                run.browser = protocol.parse_results(content, buffers, len(run.names))
-        elif kind == "clientError":
-            self.client_errors.append(str(content.get("message")))
+        elif isinstance(message, protocol.BrowserResults):
+            self._runs[message.model_id].browser = message
+        elif isinstance(message, protocol.ClientError):
+            self.client_errors.append(message.message)

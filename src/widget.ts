@@ -8,7 +8,13 @@ import { Widget } from '@lumino/widgets';
 import { config } from './config';
 import { ComputeClient } from './compute/main/client';
 import { normalizeSelection, Session } from './compute/main/session';
-import { nullIfNaN, PROTOCOL_VERSION } from './protocol/messages';
+import {
+  decodeSelection,
+  nullIfNaN,
+  PROTOCOL_VERSION,
+  RESULT_BUFFERS,
+  selectionToBuffer
+} from './protocol/messages';
 import type { BrowserMessage } from './protocol/messages';
 import { MODULE_NAME, MODULE_VERSION } from './version';
 import { Dashboard } from './views/dashboard';
@@ -31,7 +37,18 @@ export class InterSHAPModel extends DOMWidgetModel {
     };
   }
 
-  static serializers: ISerializers = { ...DOMWidgetModel.serializers };
+  /**
+   * `selection` travels as a buffer of int32 sample indices, both ways. It arrives as a DataView
+   * (decoded in linkSelection, where an error can be shown) and is held as an Int32Array once the
+   * session sets it; either is sent back as an exactly-sized little-endian buffer.
+   */
+  static serializers: ISerializers = {
+    ...DOMWidgetModel.serializers,
+    selection: {
+      serialize: (value: unknown) =>
+        selectionToBuffer(value === null || value === undefined ? [] : decodeSelection(value))
+    }
+  };
 
   initialize(attributes: Backbone.ObjectHash, options: { model_id: string; comm?: unknown }): void {
     super.initialize(attributes, options as never);
@@ -81,16 +98,19 @@ export class InterSHAPModel extends DOMWidgetModel {
   private linkSelection(): void {
     this.session.onSelectionChange = (selection, origin) => {
       if (origin === 'view') {
-        this.set('selection', selection ? Array.from(selection) : [], FROM_SESSION);
+        this.set('selection', selection ? selection.slice() : new Int32Array(0), FROM_SESSION);
         this.save_changes();
       }
     };
     const fromKernel = (value: unknown) => {
       try {
-        const list = Array.isArray(value) ? (value as number[]) : [];
         const first = this.session.models.values().next().value;
-        const bound = first ? first.dataset.nSamples : Number.MAX_SAFE_INTEGER;
-        this.session.setSelection(normalizeSelection(list, bound), 'kernel');
+        const bound = first ? first.dataset.nSamples : undefined;
+        const indices = value === null || value === undefined ? [] : decodeSelection(value, bound);
+        this.session.setSelection(
+          normalizeSelection(indices, bound ?? Number.MAX_SAFE_INTEGER),
+          'kernel'
+        );
       } catch (error) {
         this.session.reportError(error);
       }
@@ -127,7 +147,7 @@ export class InterSHAPModel extends DOMWidgetModel {
         localMean: nullIfNaN(agg.localMean),
         nUndefined: agg.nUndefined,
         interval: agg.interval ? [agg.interval.low, agg.interval.high] : null,
-        buffers: ['meanMatrix', 'contributions', 'orderMass', 'local']
+        buffers: [...RESULT_BUFFERS]
       },
       [agg.meanMatrix, agg.contributions, agg.orderMass, locals].map(a => a.slice().buffer)
     );

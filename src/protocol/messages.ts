@@ -4,6 +4,10 @@
  * tests/ts/protocol.test.ts check each side against the same examples).
  *
  * Floats never travel as JSON lists: every array is a binary buffer, named in `buffers`, in order.
+ * The widget's synced `selection` state is a buffer of little-endian int32 sample indices.
+ *
+ * Both directions are checked here, with the same words as the kernel side: the examples in
+ * tests/fixtures/protocol/messages.json hold both validators to the same verdicts and messages.
  */
 
 export const PROTOCOL_VERSION = 1;
@@ -77,7 +81,11 @@ export class ProtocolError extends Error {
 
 type Json = Record<string, unknown>;
 
-function describe(value: unknown): string {
+/** Describes a received value in an error message (as `describe` in protocol.py does). */
+export function describe(value: unknown): string {
+  if (value === undefined) {
+    return 'nothing';
+  }
   if (value === null) {
     return 'null';
   }
@@ -87,11 +95,17 @@ function describe(value: unknown): string {
   if (typeof value === 'string') {
     return `the string ${JSON.stringify(value.slice(0, 40))}`;
   }
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    return `a binary buffer of ${value.byteLength} bytes`;
+  }
+  if (typeof value === 'object') {
+    return 'an object';
+  }
   return `${typeof value} ${String(value).slice(0, 40)}`;
 }
 
 function field<T>(msg: Json, name: string, check: (v: unknown) => v is T, expected: string): T {
-  const value = msg[name];
+  const value = Object.prototype.hasOwnProperty.call(msg, name) ? msg[name] : undefined;
   if (!check(value)) {
     throw new ProtocolError(
       `${String(msg.kind)} message: field '${name}' expected ${expected}, got ${describe(value)}`
@@ -116,10 +130,7 @@ const isBufferNames = (v: unknown): v is ChunkBufferName[] =>
 
 /** Checks a message's shape; throws ProtocolError naming the field, the expectation and the value. */
 export function parseKernelMessage(raw: unknown): KernelMessage {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ProtocolError(`message: expected an object, got ${describe(raw)}`);
-  }
-  const msg = raw as Json;
+  const msg = checkObject(raw);
   switch (msg.kind) {
     case 'dataset': {
       const names = field(msg, 'names', isStringArray, 'a list of modality names');
@@ -179,24 +190,50 @@ export function parseKernelMessage(raw: unknown): KernelMessage {
         categories: field(msg, 'categories', isStringArray, 'a list of category names')
       };
     default:
-      throw new ProtocolError(
-        `message: field 'kind' expected one of 'dataset', 'chunk', 'progress', 'status', 'cohorts', got ${describe(msg.kind)}`
-      );
+      throw kindError(KERNEL_KINDS, msg.kind);
   }
+}
+
+const KERNEL_KINDS = ['dataset', 'chunk', 'progress', 'status', 'cohorts'];
+const BROWSER_KINDS = ['hello', 'cancel', 'clientError', 'results'];
+
+function kindError(kinds: string[], kind: unknown): ProtocolError {
+  const listed = kinds.map(k => `'${k}'`).join(', ');
+  return new ProtocolError(
+    `message: field 'kind' expected one of ${listed}, got ${describe(kind)}`
+  );
+}
+
+function checkObject(raw: unknown): Json {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ProtocolError(`message: expected an object, got ${describe(raw)}`);
+  }
+  return raw as Json;
+}
+
+type Buffer = ArrayBuffer | ArrayBufferView;
+
+function bytesOf(buffer: Buffer): Uint8Array {
+  return buffer instanceof ArrayBuffer
+    ? new Uint8Array(buffer)
+    : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /**
  * Copies a received buffer into a Float64Array. A copy, because a DataView into the websocket
  * frame need not be 8-byte aligned, and the array is handed on to the worker anyway.
+ * `kind` names the message in the error.
  */
-export function toFloat64(buffer: ArrayBuffer | ArrayBufferView, name: string): Float64Array {
-  const view =
-    buffer instanceof ArrayBuffer
-      ? new Uint8Array(buffer)
-      : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+export function toFloat64(buffer: Buffer, name: string, kind = 'chunk'): Float64Array {
+  if (!(buffer instanceof ArrayBuffer || ArrayBuffer.isView(buffer))) {
+    throw new ProtocolError(
+      `${kind} message: buffer '${name}' expected a binary buffer, got ${describe(buffer)}`
+    );
+  }
+  const view = bytesOf(buffer);
   if (view.byteLength % 8 !== 0) {
     throw new ProtocolError(
-      `chunk message: buffer '${name}' expected a whole number of float64 values, got ${view.byteLength} bytes`
+      `${kind} message: buffer '${name}' expected a whole number of float64 values, got ${view.byteLength} bytes`
     );
   }
   const out = new Float64Array(view.byteLength / 8);
@@ -230,24 +267,215 @@ export function decodeChunk(
   return decoded;
 }
 
-/** Browser → kernel. */
+/** A cohorts message's one buffer: a float64 code per sample. */
+export function decodeCohorts(
+  message: CohortsMessage,
+  buffers: ReadonlyArray<Buffer>
+): Float64Array {
+  if (buffers.length !== 1) {
+    throw new ProtocolError(
+      `${message.kind} message: expected 1 buffer of codes, got ${buffers.length}`
+    );
+  }
+  return toFloat64(buffers[0], 'codes', 'cohorts');
+}
+
+// ------------------------------------------------------------------------------------------------
+// Browser → kernel
+
+export const RESULT_BUFFERS = ['meanMatrix', 'contributions', 'orderMass', 'local'] as const;
+export type ResultBufferName = (typeof RESULT_BUFFERS)[number];
+
+export interface ResultsMessage {
+  kind: 'results';
+  modelId: string;
+  n: number;
+  globalIntershap: number | null;
+  localMean: number | null;
+  nUndefined: number;
+  interval: [number, number] | null;
+  /** The order of the buffers that follow: always RESULT_BUFFERS. */
+  buffers: ResultBufferName[];
+}
+
 export type BrowserMessage =
   | { kind: 'hello'; protocol: number }
   | { kind: 'cancel'; modelId: string | null }
   | { kind: 'clientError'; message: string }
+  | ResultsMessage;
+
+/** A browser message as the kernel decodes it: results come with their arrays. */
+export type DecodedBrowserMessage =
+  | Exclude<BrowserMessage, ResultsMessage>
   | {
+      message: ResultsMessage;
       kind: 'results';
-      modelId: string;
-      n: number;
-      globalIntershap: number | null;
-      localMean: number | null;
-      nUndefined: number;
-      interval: [number, number] | null;
-      /** The order of the buffers that follow. */
-      buffers: Array<'meanMatrix' | 'contributions' | 'orderMass' | 'local' | 'matrices'>;
+      meanMatrix: Float64Array;
+      contributions: Float64Array;
+      orderMass: Float64Array;
+      local: Float64Array;
     };
+
+const isInterval = (v: unknown): v is [number, number] | null =>
+  v === null || (Array.isArray(v) && v.length === 2 && v.every(isFiniteNumber));
+
+/**
+ * Checks a browser message as the kernel does (`parse_browser_message` in protocol.py), so that
+ * the browser's side of the schema is tested against the same examples. `models` gives the
+ * number of modalities of each model the kernel has, by id.
+ */
+export function parseBrowserMessage(
+  raw: unknown,
+  buffers: ReadonlyArray<Buffer>,
+  models: Readonly<Record<string, number>>
+): DecodedBrowserMessage {
+  const msg = checkObject(raw);
+  switch (msg.kind) {
+    case 'hello':
+      return {
+        kind: 'hello',
+        protocol: field(msg, 'protocol', isCount, 'a non-negative integer')
+      };
+    case 'cancel':
+      return {
+        kind: 'cancel',
+        modelId: field(
+          msg,
+          'modelId',
+          (v): v is string | null => v === null || isString(v),
+          'a string or null'
+        )
+      };
+    case 'clientError':
+      return { kind: 'clientError', message: field(msg, 'message', isString, 'a string') };
+    case 'results': {
+      const known = Object.keys(models)
+        .map(id => `'${id}'`)
+        .join(', ');
+      const modelId = field(
+        msg,
+        'modelId',
+        (v): v is string => isString(v) && Object.prototype.hasOwnProperty.call(models, v),
+        `one of the models [${known}]`
+      );
+      return decodeResults(msg, buffers, models[modelId]);
+    }
+    default:
+      throw kindError(BROWSER_KINDS, msg.kind);
+  }
+}
+
+function decodeResults(
+  msg: Json,
+  buffers: ReadonlyArray<Buffer>,
+  M: number
+): DecodedBrowserMessage {
+  const names = msg.buffers;
+  const json = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
+  if (
+    !Array.isArray(names) ||
+    names.length !== RESULT_BUFFERS.length ||
+    names.some((name, i) => name !== RESULT_BUFFERS[i]) ||
+    buffers.length !== RESULT_BUFFERS.length
+  ) {
+    throw new ProtocolError(
+      `results message: expected buffers ${json(RESULT_BUFFERS)}, got names ${json(names)} with ${buffers.length} buffers`
+    );
+  }
+  const [meanMatrix, contributions, orderMass, local] = RESULT_BUFFERS.map((name, i) =>
+    toFloat64(buffers[i], name, 'results')
+  );
+  if (meanMatrix.length !== M * M || contributions.length !== M || orderMass.length !== M) {
+    throw new ProtocolError(
+      `results message: expected a ${M}x${M} matrix and ${M} contributions and order masses, got sizes ${meanMatrix.length}, ${contributions.length}, ${orderMass.length}`
+    );
+  }
+  const message: ResultsMessage = {
+    kind: 'results',
+    modelId: field(msg, 'modelId', isString, 'a string'),
+    n: field(msg, 'n', isCount, 'a non-negative integer'),
+    globalIntershap: field(msg, 'globalIntershap', isNullableNumber, 'a number or null'),
+    localMean: field(msg, 'localMean', isNullableNumber, 'a number or null'),
+    nUndefined: field(msg, 'nUndefined', isCount, 'a non-negative integer'),
+    interval: field(msg, 'interval', isInterval, 'two finite numbers or null'),
+    buffers: [...RESULT_BUFFERS]
+  };
+  return { kind: 'results', message, meanMatrix, contributions, orderMass, local };
+}
 
 /** JSON has no NaN: undefined numbers travel as null. */
 export function nullIfNaN(x: number): number | null {
   return Number.isFinite(x) ? x : null;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The selection: the widget's synced state, a buffer of little-endian int32 sample indices
+
+const SELECTION = 'selection: expected a binary buffer of int32 sample indices';
+
+/** Encodes sample indices as the selection state travels: an exactly-sized little-endian buffer. */
+export function selectionToBuffer(indices: ArrayLike<number>): ArrayBuffer {
+  const out = new ArrayBuffer(indices.length * 4);
+  const view = new DataView(out);
+  for (let r = 0; r < indices.length; r++) {
+    view.setInt32(4 * r, indices[r], true);
+  }
+  return out;
+}
+
+function typedName(value: ArrayBufferView): string | null {
+  if (value instanceof DataView || value instanceof Uint8Array || value instanceof Int8Array) {
+    return null; // raw bytes
+  }
+  if (value instanceof Uint8ClampedArray || value instanceof Int32Array) {
+    return null;
+  }
+  const names: Array<[new (...args: never[]) => ArrayBufferView, string]> = [
+    [Float64Array, 'float64'],
+    [Float32Array, 'float32'],
+    [BigInt64Array, 'int64'],
+    [BigUint64Array, 'uint64'],
+    [Uint32Array, 'uint32'],
+    [Int16Array, 'int16'],
+    [Uint16Array, 'uint16']
+  ];
+  return names.find(([type]) => value instanceof type)?.[1] ?? value.constructor.name;
+}
+
+/**
+ * Decodes the selection state (as the kernel sends it: a DataView of int32 bytes) into sample
+ * indices, in the order they came: neither sorted nor de-duplicated. With `nSamples`, every index
+ * must lie in [0, nSamples). Throws ProtocolError naming what is wrong (as protocol.py does).
+ */
+export function decodeSelection(state: unknown, nSamples?: number): Int32Array {
+  let indices: Int32Array;
+  if (state instanceof Int32Array) {
+    indices = state.slice();
+  } else if (state instanceof ArrayBuffer || ArrayBuffer.isView(state)) {
+    const dtype = state instanceof ArrayBuffer ? null : typedName(state);
+    if (dtype !== null) {
+      throw new ProtocolError(`${SELECTION}, got a ${dtype} buffer`);
+    }
+    const bytes = bytesOf(state);
+    if (bytes.byteLength % 4 !== 0) {
+      throw new ProtocolError(`${SELECTION} (4 bytes each), got ${bytes.byteLength} bytes`);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    indices = new Int32Array(bytes.byteLength / 4);
+    for (let r = 0; r < indices.length; r++) {
+      indices[r] = view.getInt32(4 * r, true);
+    }
+  } else {
+    throw new ProtocolError(`${SELECTION}, got ${describe(state)}`);
+  }
+  if (nSamples !== undefined) {
+    const bad = indices.filter(i => i < 0 || i >= nSamples);
+    if (bad.length > 0) {
+      throw new ProtocolError(
+        `selection: expected sample indices from 0 to ${nSamples - 1}, got [${Array.from(bad.slice(0, 5)).join(', ')}]` +
+          (bad.length > 5 ? ' ...' : '')
+      );
+    }
+  }
+  return indices;
 }

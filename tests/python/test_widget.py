@@ -22,11 +22,29 @@ def golden_games() -> list[dict]:
 
 
 class Recorder:
-    """Captures what the widget sends to the browser, standing in for the comm's wire."""
+    """Captures what the widget sends to the browser, standing in for the comm's wire.
+
+    Every message is held to the check the browser makes (``protocol.parse_kernel_message`` and
+    the buffer decoders, which say what src/protocol/messages.ts says) before it is recorded.
+    """
 
     def __init__(self, widget: InterSHAP) -> None:
         self.messages: list[tuple[dict, list]] = []
-        widget.send = lambda content, buffers=None: self.messages.append((content, buffers or []))
+        self.modalities: dict[str, int] = {}
+        widget.send = self.receive
+
+    def receive(self, content: dict, buffers: list | None = None) -> None:
+        buffers = buffers or []
+        header = protocol.parse_kernel_message(content)
+        if header["kind"] == "dataset":
+            self.modalities[header["modelId"]] = header["M"]
+        elif header["kind"] == "chunk":
+            protocol.decode_chunk(header, buffers, self.modalities[header["modelId"]])
+        elif header["kind"] == "cohorts":
+            protocol.decode_cohorts(header, buffers)
+        else:
+            assert buffers == [], f"{header['kind']} message: expected no buffers"
+        self.messages.append((content, buffers))
 
 
 @pytest.mark.parametrize("game", golden_games()[:4], ids=lambda g: f"{g['kind']}-M{g['M']}")
