@@ -4,7 +4,7 @@
  */
 import type { PerSample } from './perSample';
 import { describe } from './validate';
-import { localScore } from './weights';
+import { localScore, share } from './weights';
 
 /**
  * Which samples to aggregate: indices (repeats count again, as in a bootstrap resample), or a
@@ -115,7 +115,7 @@ export function matrixShares(
   }
   const contributions = new Float64Array(M);
   for (let i = 0; i < M; i++) {
-    contributions[i] = total === 0 ? NaN : Math.abs(meanMatrix[i * M + i]) / total;
+    contributions[i] = share(Math.abs(meanMatrix[i * M + i]), total);
   }
   // The local score's formula, over the mean matrix (SPEC §3).
   const interaction = localScore(total - diagonal, total);

@@ -34,6 +34,7 @@ import {
   store,
   tree
 } from './program';
+import type { Statement } from './program';
 import {
   coalitionsOfSize,
   mobiusStatements,
@@ -177,7 +178,6 @@ function compileHighPass(layout: Split, c: number): HighPass {
   const minPair = Math.max(0, 2 - c);
   const minShapley = Math.max(0, 1 - c);
   const x = (h: number) => `x${h}`;
-  const size = range(BLOCK).map(popcount);
   const lines = printJavaScript([
     ...range(BLOCK).map(h => declare(x(h), element('m', 'l', h * layout.L))),
     ...mobiusStatements(HIGH_BITS, x),
@@ -191,25 +191,37 @@ function compileHighPass(layout: Split, c: number): HighPass {
     ]),
     // Shapley shares first, stored, then pair shares: at most 64 values are live instead of 96
     // (x, p and q together), which spills less and measured faster (docs/BENCHMARKS.md).
-    ...range(BLOCK)
-      .filter(h => size[h] >= minShapley)
-      .map(h => scaled(`q${h}`, x(h), local(`wq${size[h]}`))),
-    ...supersetStatements(HIGH_BITS, 1, minShapley, h => `q${h}`),
-    declare('oq', binary('*', local('l'), number(SHAPLEY_TARGETS.length))),
-    ...SHAPLEY_TARGETS.flatMap((h, t) =>
-      popcount(h) >= minShapley ? [store('shapleyShares', 'oq', t, local(`q${h}`))] : []
-    ),
-    ...range(BLOCK)
-      .filter(h => size[h] >= minPair)
-      .map(h => scaled(`p${h}`, x(h), local(`wp${size[h]}`))),
-    ...supersetStatements(HIGH_BITS, 2, minPair, h => `p${h}`),
-    declare('op', binary('*', local('l'), number(PAIR_TARGETS.length))),
-    ...PAIR_TARGETS.flatMap((h, t) =>
-      popcount(h) >= minPair ? [store('pairShares', 'op', t, local(`p${h}`))] : []
-    )
+    ...shareStatements('q', 1, minShapley, SHAPLEY_TARGETS, 'shapleyShares'),
+    ...shareStatements('p', 2, minPair, PAIR_TARGETS, 'pairShares')
   ]);
   const params = ['m', 'pairShares', 'shapleyShares', 'mass', 'pairWeights', 'shapleyWeights'];
   return compileFunction<HighPass>([...params, 'l', 'c'], lines, `M${layout.M}-high${c}`);
+}
+
+/**
+ * One kind of share (q: Shapley, p: pair): every x{h} with at least `minSize` members scaled by
+ * the weight local w{kind}{|h|}, reduced by the pruned superset sums to the sets of at most `keep`
+ * members, and those in `targets` stored from l × targets.length on in `array`.
+ */
+function shareStatements(
+  kind: 'q' | 'p',
+  keep: number,
+  minSize: number,
+  targets: readonly number[],
+  array: string
+): Statement[] {
+  const name = (h: number) => `${kind}${h}`;
+  const offset = `o${kind}`;
+  return [
+    ...range(BLOCK)
+      .filter(h => popcount(h) >= minSize)
+      .map(h => scaled(name(h), `x${h}`, local(`w${kind}${popcount(h)}`))),
+    ...supersetStatements(HIGH_BITS, keep, minSize, name),
+    declare(offset, binary('*', local('l'), number(targets.length))),
+    ...targets.flatMap((h, t) =>
+      popcount(h) >= minSize ? [store(array, offset, t, local(name(h)))] : []
+    )
+  ];
 }
 
 // --- 3. finish -----------------------------------------------------------------------------------

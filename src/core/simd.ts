@@ -121,8 +121,7 @@ function statement(out: Emitter, line: Statement, M: number): void {
       out.get(line.name);
       out.get(line.name);
       out.simd(SIMD.sub);
-      out.splat(0);
-      out.simd(SIMD.ne);
+      compareWithZero(out, SIMD.ne);
       out.simd(SIMD.anyTrue);
       out.op(OP.if, OP.void, OP.localGet, SAMPLE, OP.return, OP.end);
       return;
@@ -133,8 +132,7 @@ function statement(out: Emitter, line: Statement, M: number): void {
       out.get(line.total);
       out.simd(SIMD.div);
       out.get(line.total);
-      out.splat(0);
-      out.simd(SIMD.eq);
+      compareWithZero(out, SIMD.eq);
       out.simd(SIMD.bitselect);
       out.set(line.name);
       return;
@@ -144,20 +142,25 @@ function statement(out: Emitter, line: Statement, M: number): void {
       out.get(line.value);
       out.simd(SIMD.eq);
       out.set('defined');
-      out.get(line.sum);
-      out.get(line.value);
-      out.get('defined');
-      out.simd(SIMD.and);
-      out.simd(SIMD.add);
-      out.set(line.sum);
-      out.get(line.count);
-      out.splat(1);
-      out.get('defined');
-      out.simd(SIMD.and);
-      out.simd(SIMD.add);
-      out.set(line.count);
+      for (const [sum, push] of [
+        [line.sum, () => out.get(line.value)],
+        [line.count, () => out.splat(1)]
+      ] as const) {
+        out.get(sum);
+        push();
+        out.get('defined');
+        out.simd(SIMD.and);
+        out.simd(SIMD.add);
+        out.set(sum);
+      }
       return;
   }
+}
+
+/** Lanes of all ones where the v128 on the stack compares to 0 by `comparison` (eq, ne). */
+function compareWithZero(out: Emitter, comparison: number): void {
+  out.splat(0);
+  out.simd(comparison);
 }
 
 /**

@@ -31,10 +31,15 @@ export function diagonalWeight(size: number): number {
 }
 
 /**
- * The local score Σ_{i≠j}|Φ_ij| / Σ|Φ_ij| from its numerator and denominator, and the global score
- * from the same sums over the mean matrix. Exactly 0 means the model ignores every modality:
- * undefined (NaN), never a silent 0/0 (SPEC §2).
+ * part / total, undefined (NaN) when the total is exactly 0, never a silent 0/0 (SPEC §2, §3): the
+ * local score, the global score and each modality's contribution are such shares of Σ|Φ|.
  */
-export function localScore(offDiagonal: number, total: number): number {
-  return total === 0 ? NaN : offDiagonal / total;
+export function share(part: number, total: number): number {
+  return total === 0 ? NaN : part / total;
 }
+
+/**
+ * The local score Σ_{i≠j}|Φ_ij| / Σ|Φ_ij| from its numerator and denominator (the global score is
+ * the same over the mean matrix). An exactly-zero total means the model ignores every modality.
+ */
+export const localScore: (offDiagonal: number, total: number) => number = share;
