@@ -13,11 +13,10 @@
  * 3. finish: Φ_ij and φ_i are sums of those results over the low parts ℓ that contain the low
  *    members of the pair (or modality); then the diagonal, the local score and the writes.
  *
- * Measured kernel-only at M = 8 (samples/s, noisy 2-core VM): 0.75–0.9 M, against 0.33 M for the
- * kernel it replaced (the M = 8 sums cut into straight-line chunks that read and wrote a
- * Float64Array) and 0.17 M for the generic kernel. At M = 8, three to six high bits measured
- * 0.63, 0.82, 0.81 and 0.74 M (medians of one interleaved run); five keeps one high pass for every
- * M ≥ 8. The three variants of the high pass drop work that ℓ's with 0 or 1 members never use.
+ * Why five high bits: 32 coalitions in locals is about what V8 keeps in registers without
+ * spilling much, it measured fastest at M = 8 (three to six were tried, docs/BENCHMARKS.md), and it
+ * keeps one high pass for every M ≥ 8. The three variants of the high pass drop work that ℓ's
+ * with 0 or 1 members never use.
  */
 import { popcount } from './coalitions';
 import type { Kernel } from './kernels';
@@ -52,9 +51,9 @@ const SHAPLEY_TARGETS = range(BLOCK).filter(h => popcount(h) <= 1);
 /** The low pass transforms this many low bits in locals; loops do any further ones (M > 10). */
 const LOW_PASS_BITS = 5;
 /**
- * The finish is straight-line up to this many low bits (M ≤ 9: 10% faster than loops at M = 9).
- * At M = 10 loops over index lists measured as fast, and at M = 11 the straight-line finish has
- * thousands of terms, is not optimised, and ran 4× slower.
+ * The finish is straight-line up to this many low bits (M ≤ 9), where that is faster than loops;
+ * from M = 10 on loops over index lists are as fast, and at M = 11 a straight-line finish has
+ * thousands of terms and is not optimised (docs/BENCHMARKS.md).
  */
 const MAX_STRAIGHT_FINISH_LOW_BITS = 4;
 

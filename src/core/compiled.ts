@@ -1,11 +1,11 @@
 /**
  * Kernels compiled per M with `new Function` and cached: the numbers of the generic kernel
- * (kernels.ts), emitted as straight-line JavaScript over local variables.
+ * (kernels.ts), as statements (program.ts) printed as straight-line JavaScript over locals.
  *
  * Why: V8 runs arithmetic on local variables at about one operation per cycle, but a Float64Array
  * access in a loop costs 3–4 cycles (bounds check, index arithmetic), and the table loops of the
- * generic kernel are short and indirect. Measured kernel-only on the project's 2-core VM,
- * samples/s, generic → compiled: M = 4 2.0 M → 26 M, M = 6 0.52 M → 5.4 M, M = 8 0.17 M → 0.8 M.
+ * generic kernel are short and indirect: the compiled kernels are 5–13× faster
+ * (docs/BENCHMARKS.md).
  *
  * - M ≤ MAX_REGISTER_M, "register" kernel (below): one function, all 2^M coefficients in locals.
  * - M > MAX_REGISTER_M, "blocked" kernel (blocked.ts): 32-coalition blocks, each in locals. One

@@ -3,8 +3,8 @@
  * masses for every sample of a flat value table.
  *
  * This file holds the table-driven `genericKernel`, valid for every M and needing no compiled
- * code. compiled.ts compiles faster kernels per M (5–10× at every M; they reach the same numbers
- * through pruned superset sums) and decompose.ts picks one. The generic kernel stays as the
+ * code. compiled.ts compiles faster kernels per M (they reach the same numbers through pruned
+ * superset sums) and decompose.ts picks one. The generic kernel stays as the
  * fallback where compiling is forbidden and as the tests' independent reference.
  */
 import { coalitionPlan } from './coalitions';
@@ -63,8 +63,7 @@ export function genericKernel(M: number): Kernel {
 
 /**
  * Σ_k buffer[terms[k]] over [start, end). Four independent partial sums when the run allows it:
- * a single accumulator makes every addition wait for the previous one (measured ~30% slower at
- * M = 8).
+ * a single accumulator makes every addition wait for the previous one (docs/BENCHMARKS.md).
  */
 function gatherSum(buffer: Float64Array, terms: Int32Array, start: number, end: number): number {
   if ((end - start) % 4 !== 0) {

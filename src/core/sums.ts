@@ -4,10 +4,10 @@
  * pass over all of them.
  *
  * Why: while values stream in, the whole-set aggregate is refreshed after every chunk, and the
- * pass over the per-sample arrays cost more than a third of decomposing them (at M = 4, 14.5 of
- * 50 ns per sample). Summing inside the compiled kernel, while the numbers are still in locals,
- * costs about 2.3 ns per sample (measured on the project's 2-core VM). Subsets (selections,
- * cohorts, bootstrap resamples) still take the pass in aggregate.ts.
+ * pass over the per-sample arrays cost more than a third of decomposing them; summing inside the
+ * compiled kernel, while the numbers are still in locals, costs a small fraction of that
+ * (docs/BENCHMARKS.md). Subsets (selections, cohorts, bootstrap resamples) still take the pass in
+ * aggregate.ts.
  *
  * Layout, for M modalities: Σ Φ (M², row-major) | Σ φ (M) | Σ Mass_k (M) | Σ |Mass_k| (M) |
  * Σ of the defined local scores | number of defined local scores | number of samples.
