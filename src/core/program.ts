@@ -179,9 +179,10 @@ export function printJavaScript(statements: readonly Statement[]): string[] {
 }
 
 /**
- * Compiles a function from source lines; the statements' helper localScoreOf (weights.ts' localScore) is in scope. The
- * sourceURL names it in profiles and stack traces. Throws where a Content-Security-Policy forbids
- * `new Function` (compiledKernel catches that).
+ * Compiles a function from source lines, with weights.ts' localScore in scope as localScoreOf
+ * (what a localScore statement calls: V8 inlines it). The sourceURL names the function in
+ * profiles and stack traces. Throws where a Content-Security-Policy forbids `new Function`
+ * (compiledKernel catches that).
  */
 export function compileFunction<F>(params: string[], lines: string[], name: string): F {
   const body = [

@@ -1,7 +1,8 @@
 /**
  * The weights and small formulas of the decomposition (SPEC.md §2), written once: the coalition
- * plans (coalitions.ts), every kernel generator (kernels.ts, compiled.ts, blocked.ts, simd.ts via
- * statements.ts), the standard errors (uncertainty.ts) and the aggregates take them from here.
+ * plans (coalitions.ts), every kernel generator (kernels.ts, compiled.ts, blocked.ts and simd.ts,
+ * through the statements it translates), the standard errors (uncertainty.ts) and the aggregates
+ * take them from here.
  *
  * For a coalition T with |T| = k members and Möbius coefficient m(T) (mobius.ts):
  * φ_i = Σ_{T∋i} m(T)·shapleyWeight(|T|), Φ_ij = Σ_{T⊇{i,j}} m(T)·pairWeight(|T|) for i ≠ j, and
