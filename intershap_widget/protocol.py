@@ -25,8 +25,11 @@ PROTOCOL_VERSION = 1
 
 CHUNK_BUFFERS = ("values", "se", "prediction", "label", "predictedClass")
 RESULT_BUFFERS = ("meanMatrix", "contributions", "orderMass", "local")
+# The kinds the streaming messages take (listed in errors, as by the browser); the export
+# request and its replies (export.py, src/protocol/export.ts) are parsed here too.
 KERNEL_KINDS = ("dataset", "chunk", "progress", "status", "cohorts")
 BROWSER_KINDS = ("hello", "cancel", "clientError", "results")
+EXPORT_FORMATS = ("svg", "pdf", "png")
 STATUS_STATES = ("running", "done", "cancelled", "error")
 
 INT32_MIN = -(2**31)
@@ -386,6 +389,14 @@ def parse_kernel_message(raw: Any) -> dict[str, Any]:
             "name": _field(msg, "name", _is_string, "a string"),
             "categories": _field(msg, "categories", _is_string_list, "a list of category names"),
         }
+    if kind == "export":
+        return {
+            "kind": "export",
+            "id": _field(msg, "id", _is_string, "a string"),
+            "view": _field(msg, "view", _is_string, "a string"),
+            "format": _field(msg, "format", lambda v: v in EXPORT_FORMATS, "'svg', 'pdf' or 'png'"),
+            "style": _field(msg, "style", lambda v: isinstance(v, Mapping), "an object"),
+        }
     raise _kind_error(KERNEL_KINDS, kind)
 
 
@@ -481,7 +492,25 @@ class BrowserResults:
     local: np.ndarray
 
 
-BrowserMessage = Hello | Cancel | ClientError | BrowserResults
+@dataclass(frozen=True)
+class ExportedFigure:
+    """The file a ``w.export`` request asked for, drawn by the browser."""
+
+    request_id: str
+    format: str
+    panels: tuple[str, ...]
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ExportFailed:
+    """Why the browser could not draw the figure a ``w.export`` request asked for."""
+
+    request_id: str
+    error: str
+
+
+BrowserMessage = Hello | Cancel | ClientError | BrowserResults | ExportedFigure | ExportFailed
 
 
 def _nan_if_null(value: float | None) -> float:
@@ -570,7 +599,23 @@ def parse_browser_message(
             msg, "modelId", lambda v: _is_string(v) and v in models, f"one of the models [{known}]"
         )
         return parse_results(msg, buffers, models[model_id])
+    if kind == "exported":
+        return _parse_exported(msg, buffers)
+    if kind == "exportFailed":
+        return ExportFailed(
+            _field(msg, "id", _is_string, "a string"), _field(msg, "error", _is_string, "a string")
+        )
     raise _kind_error(BROWSER_KINDS, kind)
+
+
+def _parse_exported(msg: Mapping[str, Any], buffers: Sequence[Any]) -> ExportedFigure:
+    request_id = _field(msg, "id", _is_string, "a string")
+    file_format = _field(msg, "format", lambda v: v in EXPORT_FORMATS, "'svg', 'pdf' or 'png'")
+    panels = _field(msg, "panels", _is_string_list, "a list of panel names")
+    if len(buffers) != 1:
+        raise ProtocolError(f"exported message: expected 1 buffer (the file), got {len(buffers)}")
+    data = bytes(_buffer_bytes(buffers[0], "exported", "file"))
+    return ExportedFigure(request_id, file_format, tuple(panels), data)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from ipywidgets import DOMWidget
 from traitlets import Int, List, TraitError, Unicode, validate
 
-from . import decompose as twin
 from . import protocol
 from ._version import __version__
+from .export import ExportReply, ExportRequests, FigureExport
 from .results import Results, numpy_results
+from .runs import (
+    ModelRun,
+    check_cohort_column,
+    check_value_tables,
+    lower_this_threads_priority,
+    optional_per_sample,
+)
 
 MODULE_NAME = "intershap-widget"
 MODULE_VERSION = "^" + __version__
@@ -40,186 +44,7 @@ class SelectionError(protocol.ProtocolError, TraitError):
     """
 
 
-def check_value_tables(
-    values: Any, names: Sequence[str] | None, argument: str = "values"
-) -> tuple[np.ndarray, list[str]]:
-    """Validates user-given value tables (N, 2**M) and modality names before anything is sent.
-
-    Args:
-        values: The value tables, one row of 2**M coalition values per sample, in bitmask order.
-        names: The M modality names, or None for "modality 0", "modality 1", ...
-        argument: The argument's name, for error messages.
-
-    Returns:
-        The tables as a float64 array and the names as a list of strings.
-
-    Raises:
-        ValueError: The tables are not (N, 2**M) finite numbers, or the names are not M distinct
-            names.
-    """
-    array, m = twin.validate_values(values, argument)
-    if names is None:
-        names = [f"modality {i}" for i in range(m)]
-    names = [str(name) for name in names]
-    if len(names) != m:
-        raise ValueError(
-            f"names: expected {m} names (M = log2({1 << m})), got {len(names)}: {names!r}"
-        )
-    if len(set(names)) != m:
-        raise ValueError(f"names: expected {m} distinct names, got {names!r}")
-    return array, names
-
-
-def check_cohort_column(column: Any, n: int, argument: str) -> tuple[list[str], np.ndarray]:
-    """Turns a per-sample label column into the form the browser takes.
-
-    Args:
-        column: One label per sample (array, list or pandas Series).
-        n: The number of samples.
-        argument: The argument's name, for error messages.
-
-    Returns:
-        The sorted category names, and each sample's category index as a float64 code.
-
-    Raises:
-        ValueError: The column does not hold one label per sample.
-    """
-    values = np.asarray(getattr(column, "to_numpy", lambda: column)())
-    if values.ndim != 1 or values.shape[0] != n:
-        raise ValueError(
-            f"{argument}: expected one label per sample ({n}), got shape {values.shape}"
-        )
-    categories, codes = np.unique(values.astype(str), return_inverse=True)
-    return [str(c) for c in categories], codes.astype(np.float64)
-
-
-def _optional_per_sample(array: Any, n: int, argument: str) -> np.ndarray | None:
-    """Checks an optional per-sample array (labels, predictions).
-
-    Args:
-        array: The array, or None.
-        n: The number of samples.
-        argument: The argument's name, for error messages.
-
-    Returns:
-        The array as flat float64, or None when none was given.
-
-    Raises:
-        ValueError: The array does not hold one entry per sample.
-    """
-    if array is None:
-        return None
-    out = np.asarray(array, dtype=np.float64).reshape(-1)
-    if out.shape[0] != n:
-        raise ValueError(f"{argument}: expected {n} entries (one per sample), got {out.shape[0]}")
-    return out
-
-
-def _lower_this_threads_priority(niceness: int) -> None:
-    """Raises the calling thread's nice value.
-
-    Linux only: there a thread has its own nice value; elsewhere setpriority would lower the whole
-    kernel, so nothing is done. A sandbox that forbids it is ignored.
-
-    Args:
-        niceness: How much to add to the thread's nice value (capped at 19).
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    thread_id = threading.get_native_id()
-    try:
-        current = os.getpriority(os.PRIO_PROCESS, thread_id)
-        os.setpriority(os.PRIO_PROCESS, thread_id, min(19, current + niceness))
-    except OSError:  # a sandbox may forbid it; the work runs the same, only less politely
-        pass
-
-
-@dataclass
-class _Run:
-    """One model's value tables, filled in as the engine streams them."""
-
-    model_id: str
-    label: str
-    names: list[str]
-    values: np.ndarray
-    target: str = "output"
-    se: np.ndarray | None = None
-    prediction: np.ndarray | None = None
-    labels: np.ndarray | None = None
-    predicted_class: np.ndarray | None = None
-    filled: int = 0
-    state: str = "done"
-    message: str = ""
-    error: BaseException | None = None
-    model_rows: int = 0
-    started: float = field(default_factory=time.perf_counter)
-    finished: threading.Event = field(default_factory=threading.Event)
-    browser: protocol.BrowserResults | None = None
-    cancel: Callable[[], None] | None = None
-    _results: Results | None = None
-
-    @property
-    def n_samples(self) -> int:
-        """The number of samples."""
-        return int(self.values.shape[0])
-
-    def progress(self) -> dict[str, Any]:
-        """Reports how far the run is.
-
-        Returns:
-            The model's label, samples done and total, samples/s so far, seconds left (None
-            until known), model rows and state.
-        """
-        elapsed = time.perf_counter() - self.started
-        rate = self.filled / elapsed if elapsed > 0 and self.state == "running" else 0.0
-        left = (self.n_samples - self.filled) / rate if rate > 0 else None
-        return {
-            "model": self.label,
-            "done": self.filled,
-            "total": self.n_samples,
-            "samples_per_s": rate,
-            "seconds_left": left,
-            "model_rows": self.model_rows,
-            "state": self.state,
-        }
-
-    def progress_line(self) -> str:
-        """Returns the progress as one line of text, as ``wait()`` prints it."""
-        p = self.progress()
-        line = f"{self.label}: {p['done']}/{p['total']} samples ({100 * p['done'] / max(p['total'], 1):.0f}%)"
-        if self.state == "running":
-            if p["samples_per_s"] > 0:
-                line += f", {p['samples_per_s']:,.0f} samples/s"
-            if p["seconds_left"] is not None:
-                line += f", {p['seconds_left']:.0f} s left"
-        else:
-            line += f", {self.state}"
-        return line + (f", {self.model_rows:,} model rows" if self.model_rows else "")
-
-    def chunk_arrays(self, start: int, stop: int) -> dict[str, np.ndarray | None]:
-        """Returns the arrays of samples [start, stop) as ``protocol.chunk_message`` takes them.
-
-        Args:
-            start: The first sample.
-            stop: One past the last sample.
-
-        Returns:
-            'values' and the optional per-sample arrays (None where the run has none).
-        """
-
-        def part(a: np.ndarray | None) -> np.ndarray | None:
-            return None if a is None else a[start:stop]
-
-        return {
-            "values": self.values[start:stop],
-            "se": part(self.se),
-            "prediction": part(self.prediction),
-            "label": part(self.labels),
-            "predictedClass": part(self.predicted_class),
-        }
-
-
-class InterSHAP(DOMWidget):
+class InterSHAP(FigureExport, DOMWidget):
     """How much a multimodal model relies on interactions between its modalities (InterSHAP).
 
     Give either a model and its modalities, and the widget evaluates the 2**M coalitions per sample
@@ -302,10 +127,11 @@ class InterSHAP(DOMWidget):
         **engine_options: Any,
     ) -> None:
         super().__init__()
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, ModelRun] = {}
         self._cohorts: dict[str, tuple[list[str], np.ndarray]] = {}
         self._send_lock = threading.RLock()
         self._browser_ready = False
+        self._exports = ExportRequests()
         self.client_errors: list[str] = []
         self.on_msg(self._on_browser_message)
         self.add_model(
@@ -515,7 +341,7 @@ class InterSHAP(DOMWidget):
         se: Any,
         labels: Any,
         prediction: Any,
-    ) -> _Run:
+    ) -> ModelRun:
         """Checks ready-made value tables and makes a finished run of them (not yet announced)."""
         array, checked_names = check_value_tables(values, names)
         n = array.shape[0]
@@ -527,14 +353,14 @@ class InterSHAP(DOMWidget):
                     f"se: expected shape {array.shape} like values, got {se_array.shape}"
                 )
         self._check_same_samples(n, label)
-        run = _Run(
+        run = ModelRun(
             model_id=uuid.uuid4().hex[:12],
             label=label,
             names=checked_names,
             values=array,
             se=se_array,
-            prediction=_optional_per_sample(prediction, n, "prediction"),
-            labels=_optional_per_sample(labels, n, "labels"),
+            prediction=optional_per_sample(prediction, n, "prediction"),
+            labels=optional_per_sample(labels, n, "labels"),
             filled=n,
         )
         run.finished.set()
@@ -548,7 +374,7 @@ class InterSHAP(DOMWidget):
         names: Sequence[str] | None,
         labels: Any,
         options: dict[str, Any],
-    ) -> list[_Run]:
+    ) -> list[ModelRun]:
         """Validates everything, then starts the background thread.
 
         Nothing calls the model before the checks but the engine's small probe.
@@ -577,9 +403,9 @@ class InterSHAP(DOMWidget):
         target = options.get("target", "predicted")
         per_class = target == "all"
         classes = range(engine.n_classes) if per_class else [None]
-        checked_labels = _optional_per_sample(labels, n, "labels")
+        checked_labels = optional_per_sample(labels, n, "labels")
         runs = [
-            _Run(
+            ModelRun(
                 model_id=uuid.uuid4().hex[:12],
                 label=label if k is None else f"{label} · class {k}",
                 names=list(engine.names),
@@ -612,7 +438,7 @@ class InterSHAP(DOMWidget):
                     f"{label}: expected the same {other.n_samples} samples as {other.label!r}, got {n}"
                 )
 
-    def _run_by_label(self, label: str) -> _Run:
+    def _run_by_label(self, label: str) -> ModelRun:
         """Returns the run of a label; raises KeyError naming the labels there are."""
         for run in self._runs.values():
             if run.label == label:
@@ -622,9 +448,9 @@ class InterSHAP(DOMWidget):
     # ----------------------------------------------------------------------------------------
     # Streaming (runs on the engine's thread)
 
-    def _stream(self, runs: list[_Run], engine: Any, chunk_samples: int, per_class: bool) -> None:
+    def _stream(self, runs: list[ModelRun], engine: Any, chunk_samples: int, per_class: bool) -> None:
         """Feeds the engine's chunks into the runs and the browser (the engine's thread)."""
-        _lower_this_threads_priority(ENGINE_THREAD_NICENESS)
+        lower_this_threads_priority(ENGINE_THREAD_NICENESS)
         last_progress = 0.0
         try:
             for chunk in engine.iter_chunks(chunk_samples=chunk_samples):
@@ -657,7 +483,7 @@ class InterSHAP(DOMWidget):
 
     @staticmethod
     def _store_chunk(
-        run: _Run, chunk: Any, values: np.ndarray, se: np.ndarray, model_rows: int
+        run: ModelRun, chunk: Any, values: np.ndarray, se: np.ndarray, model_rows: int
     ) -> None:
         """Copies one of the engine's chunks into a run."""
         stop = chunk.start + len(chunk)
@@ -674,14 +500,14 @@ class InterSHAP(DOMWidget):
     # ----------------------------------------------------------------------------------------
     # Messages
 
-    def _announce(self, run: _Run) -> None:
+    def _announce(self, run: ModelRun) -> None:
         """Registers a run and, when a browser listens, sends it everything about it."""
         with self._send_lock:
             self._runs[run.model_id] = run
             if self._browser_ready:
                 self._send_all(run)
 
-    def _send_all(self, run: _Run) -> None:
+    def _send_all(self, run: ModelRun) -> None:
         """Sends a run's data set, every table computed so far and its state."""
         self.send(
             protocol.dataset_message(run.model_id, run.label, run.names, run.n_samples, run.target)
@@ -698,12 +524,12 @@ class InterSHAP(DOMWidget):
         for name, (categories, codes) in self._cohorts.items():
             self.send(*protocol.cohorts_message(name, categories, codes))
 
-    def _send_chunk(self, run: _Run, start: int, stop: int) -> None:
+    def _send_chunk(self, run: ModelRun, start: int, stop: int) -> None:
         """Sends samples [start, stop) of a run as one chunk."""
         header, buffers = protocol.chunk_message(run.model_id, start, run.chunk_arrays(start, stop))
         self.send(header, buffers)
 
-    def _send_progress(self, run: _Run) -> None:
+    def _send_progress(self, run: ModelRun) -> None:
         """Sends a run's progress, when a browser listens."""
         p = run.progress()
         with self._send_lock:
@@ -747,3 +573,8 @@ class InterSHAP(DOMWidget):
             self._runs[message.model_id].browser = message
         elif isinstance(message, protocol.ClientError):
             self.client_errors.append(message.message)
+        elif isinstance(message, protocol.ExportedFigure):
+            reply = ExportReply(data=message.data, panels=message.panels)
+            self._exports.deliver(message.request_id, reply)
+        elif isinstance(message, protocol.ExportFailed):
+            self._exports.deliver(message.request_id, ExportReply(error=message.error))

@@ -16,14 +16,23 @@ import {
   selectionToBuffer
 } from './protocol/messages';
 import type { BrowserMessage } from './protocol/messages';
+import { isExportRequest, parseExportMessage } from './protocol/export';
+import type { ExportMessage, ExportReply } from './protocol/export';
 import { MODULE_NAME, MODULE_VERSION } from './version';
 import { Dashboard } from './views/dashboard';
+
+/** How long an export request waits for a view of the widget to be on the page (Run All). */
+const EXPORT_VIEW_WAIT_MS = 15_000;
+/** ...and for the values still streaming in, after which it draws what it has. */
+const EXPORT_SETTLE_WAIT_MS = 600_000;
 
 /** Marks a 'selection' change that came from the session itself, so it is not applied twice. */
 const FROM_SESSION = { fromSession: true };
 
 export class InterSHAPModel extends DOMWidgetModel {
   declare session: Session;
+  /** The dashboards of this model's views on the page, newest last: exports are drawn by one. */
+  declare dashboards: Dashboard[];
 
   defaults() {
     return {
@@ -56,9 +65,14 @@ export class InterSHAPModel extends DOMWidgetModel {
       new ComputeClient(config.useWorker),
       modelId => void this.sendResults(modelId)
     );
-    this.on('msg:custom', (content: unknown, buffers?: ArrayBuffer[] | ArrayBufferView[]) =>
-      this.session.receive(content, buffers ?? [])
-    );
+    this.dashboards = [];
+    this.on('msg:custom', (content: unknown, buffers?: ArrayBuffer[] | ArrayBufferView[]) => {
+      if (isExportRequest(content)) {
+        void this.exportFigure(content);
+      } else {
+        this.session.receive(content, buffers ?? []);
+      }
+    });
     this.linkSelection();
     this.watchKernel();
     // The kernel (re)sends every value table on hello: a reloaded page gets its data back.
@@ -126,7 +140,77 @@ export class InterSHAPModel extends DOMWidgetModel {
     fromKernel(this.get('selection'));
   }
 
-  sendMessage(message: BrowserMessage, buffers: ArrayBuffer[] = []): void {
+  /**
+   * Draws the figure `w.export(...)` asked for in a view on the page and sends the file back.
+   * Every failure is answered (the kernel is waiting), and nothing on screen changes.
+   */
+  private async exportFigure(raw: unknown): Promise<void> {
+    let request: ExportMessage | null = null;
+    try {
+      request = parseExportMessage(raw);
+      const dashboard = await this.dashboardOnPage();
+      await this.settled();
+      const file = await dashboard.exportFigure({
+        view: request.view,
+        chart: request.chart,
+        sample: request.sample,
+        modelId: request.modelId,
+        format: request.format,
+        style: request.style
+      });
+      this.sendMessage(
+        { kind: 'exported', id: request.id, format: request.format, panels: file.panels },
+        [file.bytes.slice().buffer]
+      );
+    } catch (error) {
+      const id = request?.id ?? String((raw as { id?: unknown }).id ?? '');
+      this.sendMessage({
+        kind: 'exportFailed',
+        id,
+        error: error instanceof Error ? error.message : String(error)
+      });
+    }
+  }
+
+  /**
+   * Until every model's stream is over and its interval computed: `w.export(...)` right after
+   * the widget's cell draws the finished figure, not the first chunk.
+   */
+  private async settled(): Promise<void> {
+    const deadline = performance.now() + EXPORT_SETTLE_WAIT_MS;
+    const isSettled = () =>
+      [...this.session.models.values()].every(m => {
+        const state = m.status?.state;
+        if (state === 'error' || state === 'cancelled') {
+          return true;
+        }
+        return (
+          state === 'done' && m.received === m.dataset.nSamples && Boolean(m.aggregate?.interval)
+        );
+      });
+    while (!isSettled() && performance.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 100));
+    }
+  }
+
+  /** The newest view on the page; under Run All the request can come before it is drawn. */
+  private async dashboardOnPage(): Promise<Dashboard> {
+    const deadline = performance.now() + EXPORT_VIEW_WAIT_MS;
+    for (;;) {
+      const shown = this.dashboards.filter(d => d.isAttached && d.node.isConnected);
+      if (shown.length > 0) {
+        return shown[shown.length - 1];
+      }
+      if (performance.now() > deadline) {
+        throw new Error(
+          'no view of this widget is on the page: display it (put `w` at the end of a cell) and export again'
+        );
+      }
+      await new Promise(resolve => setTimeout(resolve, 100));
+    }
+  }
+
+  sendMessage(message: BrowserMessage | ExportReply, buffers: ArrayBuffer[] = []): void {
     this.send(message as never, {}, buffers);
   }
 
@@ -170,6 +254,7 @@ export class InterSHAPView extends DOMWidgetView {
     this.panel = new Dashboard(model.session, modelId =>
       model.sendMessage({ kind: 'cancel', modelId })
     );
+    model.dashboards.push(this.panel);
     // The panel is attached once the view's own node is in the document (see processLuminoMessage).
   }
 
@@ -198,6 +283,8 @@ export class InterSHAPView extends DOMWidgetView {
         this.panel.clearFlag(Widget.Flag.IsAttached);
       }
     }
+    const model = this.model as InterSHAPModel;
+    model.dashboards = model.dashboards.filter(d => d !== this.panel);
     this.panel?.dispose();
     return super.remove();
   }

@@ -9,7 +9,7 @@ state="$repo/ui-tests/.lab-scratch/$port"
 scratch="$state/root"
 rm -rf "$state"
 mkdir -p "$scratch" "$state/settings" "$state/workspaces"
-cp "$repo"/examples/*.ipynb "$scratch"/
+cp "$repo"/examples/*.ipynb "$repo"/ui-tests/notebooks/*.ipynb "$scratch"/
 # Dismiss the "news" question so no toast covers the widget.
 mkdir -p "$state/settings/@jupyterlab/apputils-extension"
 echo '{"fetchNews": "false"}' > "$state/settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"

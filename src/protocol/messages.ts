@@ -79,7 +79,7 @@ export class ProtocolError extends Error {
   }
 }
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 /** Describes a received value in an error message (as `describe` in protocol.py does). */
 export function describe(value: unknown): string {
@@ -104,7 +104,12 @@ export function describe(value: unknown): string {
   return `${typeof value} ${String(value).slice(0, 40)}`;
 }
 
-function field<T>(msg: Json, name: string, check: (v: unknown) => v is T, expected: string): T {
+export function field<T>(
+  msg: Json,
+  name: string,
+  check: (v: unknown) => v is T,
+  expected: string
+): T {
   const value = Object.prototype.hasOwnProperty.call(msg, name) ? msg[name] : undefined;
   if (!check(value)) {
     throw new ProtocolError(
@@ -114,10 +119,12 @@ function field<T>(msg: Json, name: string, check: (v: unknown) => v is T, expect
   return value;
 }
 
-const isString = (v: unknown): v is string => typeof v === 'string';
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isStringArray = (v: unknown): v is string[] =>
+export const isString = (v: unknown): v is string => typeof v === 'string';
+export const isCount = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0;
+export const isFiniteNumber = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isFinite(v);
+export const isStringArray = (v: unknown): v is string[] =>
   Array.isArray(v) && v.every(item => typeof item === 'string');
 const isNullableNumber = (v: unknown): v is number | null => v === null || isFiniteNumber(v);
 
@@ -204,7 +211,7 @@ function kindError(kinds: string[], kind: unknown): ProtocolError {
   );
 }
 
-function checkObject(raw: unknown): Json {
+export function checkObject(raw: unknown): Json {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ProtocolError(`message: expected an object, got ${describe(raw)}`);
   }

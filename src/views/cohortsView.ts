@@ -6,6 +6,8 @@
 import { Widget } from '@lumino/widgets';
 import type { CohortSummary } from '../compute/main/session';
 import { Chart } from './charts/chart';
+import { chartPanel } from './export/panels';
+import type { ExportContent } from './export/svg';
 import { SplitBar } from './charts/splitBar';
 import { control, element } from './dom';
 import { formatCount, formatInterval, formatNumber } from './format';
@@ -29,6 +31,7 @@ class CohortScoreChart extends Chart {
     intervals: Array<Interval | null>,
     colors: ThemeColors
   ): Promise<void> {
+    this.remember(c => this.draw(cohorts, intervals, c));
     const x = cohorts.map(c => plotlyText(c.name));
     const scores = cohorts.map(c => c.aggregate.globalIntershap);
     const hasIntervals = intervals.some(iv => iv !== null);
@@ -117,6 +120,22 @@ export class CohortsView extends Widget implements DashboardView {
     this.body = element('div', 'intershap-cohorts-body');
     this.body.append(this.scoreChart.node, this.split.node, this.table);
     this.node.append(header, this.empty, this.body);
+  }
+
+  /** What an export of this view holds: the grouping, the cohorts' scores and their split. */
+  exportContent(): ExportContent {
+    if (this.body.hidden || this.grouping === null) {
+      return { lines: [], panels: [] };
+    }
+    const grouping = this.groupingSelect.selectedOptions[0]?.textContent ?? this.grouping;
+    const rows = this.table.tBodies[0]?.rows.length ?? 0;
+    return {
+      lines: [`Cohorts by ${grouping}${this.note.textContent ?? ''}`],
+      panels: [
+        chartPanel('cohort-scores', 'Global InterSHAP per cohort', this.scoreChart, 280),
+        chartPanel('cohort-split', 'Share of Σ|Φ̄| per cohort', this.split, 64 + 34 * rows)
+      ]
+    };
   }
 
   async render(context: DrawContext): Promise<void> {

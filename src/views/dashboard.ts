@@ -6,6 +6,12 @@
 import { BoxPanel, Panel, TabPanel, Widget } from '@lumino/widgets';
 import { CohortsView } from './cohortsView';
 import { control } from './dom';
+import { encodeFigure, MIME_TYPES } from './export/files';
+import { ExportMenu } from './export/menu';
+import { fileName } from './export/request';
+import type { ExportedFile, ExportRequest, ExportView } from './export/request';
+import { composeSvg } from './export/svg';
+import type { ExportContent } from './export/svg';
 import { GlobalView } from './globalView';
 import { LocalView } from './localView';
 import { themeColors } from './plotly';
@@ -57,6 +63,7 @@ export class Dashboard extends BoxPanel {
   private readonly status: StatusBar;
   private readonly picker: ModelPicker;
   private readonly tabs: TabPanel;
+  private readonly exportMenu: ExportMenu;
   private readonly globalView: GlobalView;
   private readonly localView: LocalView;
   private readonly cohortsView: CohortsView;
@@ -87,6 +94,11 @@ export class Dashboard extends BoxPanel {
     toolbar.addClass('intershap-toolbar');
     toolbar.addWidget(this.status);
     toolbar.addWidget(this.picker);
+    this.exportMenu = new ExportMenu(
+      request => this.exportFigure(request),
+      error => source.reportError(error)
+    );
+    toolbar.addWidget(this.exportMenu);
 
     this.globalView = new GlobalView({
       openSample: index => this.openSample(index),
@@ -100,7 +112,10 @@ export class Dashboard extends BoxPanel {
     this.tabs.addWidget(this.localView);
     this.tabs.addWidget(this.cohortsView);
     this.tabs.currentIndex = 0;
-    this.tabs.currentChanged.connect(requestDraw);
+    this.tabs.currentChanged.connect(() => {
+      this.exportMenu.showView(this.currentViewName());
+      requestDraw();
+    });
 
     BoxPanel.setStretch(toolbar, 0);
     BoxPanel.setStretch(this.tabs, 1);
@@ -132,6 +147,91 @@ export class Dashboard extends BoxPanel {
     this.localView.showSample(index);
     this.tabs.currentWidget = this.localView;
     this.throttle.flush();
+  }
+
+  /**
+   * A figure of one view (or one of its charts) for a paper: the view is drawn for the requested
+   * model and sample, even in a hidden tab, and its charts are drawn again in the export's theme
+   * and size, without changing what the screen shows.
+   */
+  async exportFigure(request: ExportRequest): Promise<ExportedFile> {
+    const modelId = request.modelId ?? this.activeModel();
+    const model = modelId === null ? undefined : this.source.models.get(modelId);
+    if (modelId === null || !model) {
+      const known = [...this.source.models.values()].map(m => m.dataset.label);
+      throw new Error(
+        `model: expected one of ${known.join(', ') || '(no model yet)'}, got ${String(request.modelId)}`
+      );
+    }
+    if (request.view === 'local') {
+      this.showExportSample(request.sample, model.dataset.nSamples);
+    }
+    const view = this.viewNamed(request.view);
+    const colors = themeColors(this.node);
+    await view.render({
+      source: this.source,
+      modelId,
+      model,
+      colors,
+      themeVersion: this.themeVersion,
+      drawCharts: true
+    });
+    let content = this.exportContentOf(request.view, request.style.dpi);
+    if (request.chart !== null) {
+      const panel = content.panels.find(p => p.name === request.chart);
+      if (!panel) {
+        const names = content.panels.map(p => p.name).join(', ') || '(none drawn yet)';
+        throw new Error(
+          `chart: expected one of ${names} for the ${request.view} view, got ${request.chart}`
+        );
+      }
+      content = { lines: content.lines, panels: [panel] };
+    }
+    const svg = await composeSvg(content, request.style, colors, request.chart === null);
+    const bytes = await encodeFigure(svg, request.format, request.style.dpi);
+    if (modelId !== this.activeModel()) {
+      // The view was drawn for another model: draw the screen's model again.
+      this.throttle.flush();
+    }
+    return {
+      bytes,
+      mime: MIME_TYPES[request.format],
+      filename: fileName(request),
+      panels: content.panels.map(p => p.name)
+    };
+  }
+
+  private showExportSample(sample: number | null, nSamples: number): void {
+    const index = sample ?? this.localView.sampleIndex;
+    if (index === null) {
+      throw new Error(
+        'sample: expected a sample index for the local view (no sample is open there), got None'
+      );
+    }
+    if (!Number.isInteger(index) || index < 0 || index >= nSamples) {
+      throw new Error(`sample: expected an index from 0 to ${nSamples - 1}, got ${index}`);
+    }
+    this.localView.showSample(index);
+  }
+
+  private viewNamed(name: ExportView): Widget & DashboardView {
+    return { global: this.globalView, local: this.localView, cohorts: this.cohortsView }[name];
+  }
+
+  private exportContentOf(name: ExportView, dpi: number): ExportContent {
+    if (name === 'global') {
+      return this.globalView.exportContent(dpi);
+    }
+    return name === 'local' ? this.localView.exportContent() : this.cohortsView.exportContent();
+  }
+
+  private currentViewName(): ExportView {
+    const current = this.tabs.currentWidget;
+    return current === this.localView
+      ? 'local'
+      : current === this.cohortsView
+        ? 'cohorts'
+        : 'global';
   }
 
   private activeModel(): string | null {

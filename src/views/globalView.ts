@@ -16,6 +16,8 @@ import type { OrderSeries } from './charts/orderChart';
 import { ScatterChart } from './charts/scatter';
 import { SplitBar } from './charts/splitBar';
 import type { SplitRow } from './charts/splitBar';
+import { chartPanel } from './export/panels';
+import type { ExportContent, ExportPanel } from './export/svg';
 import { OKABE_ITO } from './plotly';
 import { nextTask, visibleKey } from './schedule';
 import type { DashboardView, DrawContext } from './types';
@@ -153,6 +155,39 @@ export class GlobalView extends Widget implements DashboardView {
         this.orders.draw(series, context.colors, 250)
       );
     }
+  }
+
+  /**
+   * What an export of this view holds: the header as shown, and every chart drawn (the order
+   * chart only for M ≥ 3), in the order of the panel letters.
+   */
+  exportContent(dpi: number): ExportContent {
+    const model = this.context?.model;
+    const lines = [
+      `${this.scoreLabel.textContent ?? ''} ${this.scoreText.textContent ?? ''}`.trim(),
+      this.details.textContent ?? ''
+    ];
+    if (model && this.context && this.context.source.models.size > 1) {
+      lines[0] = `${model.dataset.label}: ${lines[0]}`;
+    }
+    const panels: ExportPanel[] = [
+      chartPanel(
+        'split',
+        'Share of Σ|Φ̄|',
+        this.split,
+        64 + 34 * (model?.selectionAggregate ? 2 : 1)
+      ),
+      chartPanel('heatmap', 'Mean Φ (diagonal: main effects)', this.heatmap, 320)
+    ];
+    if (model && model.dataset.M >= 3) {
+      panels.push(chartPanel('orders', 'Interaction mass by order', this.orders, 250));
+    }
+    panels.push(chartPanel('histogram', 'Local InterSHAP of each sample', this.histogram, 250));
+    const scatter = this.scatter.exportPanel(dpi);
+    if (scatter) {
+      panels.push(scatter);
+    }
+    return { lines: lines.filter(line => line.length > 0), panels };
   }
 
   /** Draws one chart in its own task, and only if its data changed since it was last drawn. */

@@ -9,6 +9,8 @@ import { coalitionName, formatCount, formatNumber } from './format';
 import { MatrixHeatmap } from './charts/heatmap';
 import { WaterfallChart } from './charts/waterfall';
 import { control, element } from './dom';
+import { chartPanel } from './export/panels';
+import type { ExportContent } from './export/svg';
 import { nextTask } from './schedule';
 import type { DashboardView, DrawContext } from './types';
 
@@ -126,6 +128,23 @@ export class LocalView extends Widget implements DashboardView {
     await nextTask();
     await this.waterfall.draw(detail.waterfall, names, context.colors, 320);
     this.drawnKey = key;
+  }
+
+  /** What an export of this view holds: the sample's facts as shown, its Φ and its waterfall. */
+  exportContent(): ExportContent {
+    const facts = [...this.facts.querySelectorAll('.intershap-fact')].map(
+      fact => fact.textContent ?? ''
+    );
+    return {
+      lines: this.index === null ? [] : [`Sample ${this.index}`, facts.join(' · ')],
+      panels:
+        this.index === null || this.body.hidden
+          ? []
+          : [
+              chartPanel('local-heatmap', `Φ of sample ${this.index}`, this.heatmap, 320),
+              chartPanel('waterfall', `Waterfall of sample ${this.index}`, this.waterfall, 320)
+            ]
+    };
   }
 
   private renderFacts(detail: SampleDetail, formatCode: (code: number) => string): void {

@@ -318,3 +318,24 @@ def test_client_errors_and_cancel_are_dispatched() -> None:
     w._on_browser_message(w, {"kind": "cancel", "modelId": None}, [])
     w._on_browser_message(w, {"kind": "cancel", "modelId": run.model_id}, [])
     assert cancelled == [run.model_id, run.model_id]
+
+
+def test_an_exported_figure_and_a_failed_export_are_parsed_with_their_request_id() -> None:
+    figure = protocol.parse_browser_message(
+        {"kind": "exported", "id": "r1", "format": "pdf", "panels": ["split", "heatmap"]},
+        [memoryview(b"%PDF-1.3 ...")],
+        {},
+    )
+    assert figure == protocol.ExportedFigure("r1", "pdf", ("split", "heatmap"), b"%PDF-1.3 ...")
+    failed = protocol.parse_browser_message(
+        {"kind": "exportFailed", "id": "r2", "error": "sample: expected an index"}, [], {}
+    )
+    assert failed == protocol.ExportFailed("r2", "sample: expected an index")
+    with pytest.raises(protocol.ProtocolError, match="expected 1 buffer \\(the file\\), got 0"):
+        protocol.parse_browser_message(
+            {"kind": "exported", "id": "r1", "format": "pdf", "panels": []}, [], {}
+        )
+    with pytest.raises(protocol.ProtocolError, match="field 'format' expected 'svg', 'pdf' or"):
+        protocol.parse_browser_message(
+            {"kind": "exported", "id": "r1", "format": "gif", "panels": []}, [b"x"], {}
+        )

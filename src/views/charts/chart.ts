@@ -4,13 +4,23 @@
  */
 import type * as PlotlyType from 'plotly.js';
 import { loadPlotly, PLOT_CONFIG } from '../plotly';
-import type { PlotlyElement } from '../plotly';
+import type { PlotlyElement, ThemeColors } from '../plotly';
+
+/** A figure as plotly takes it, for an export. */
+export interface ChartFigure {
+  data: unknown[];
+  layout: Record<string, unknown>;
+}
 
 export class Chart {
   readonly node: PlotlyElement;
   private drawn = false;
   private width = 0;
   private readonly resizeObserver: ResizeObserver;
+  /** The last draw, with its colours left open, so an export can draw the same in other colours. */
+  private redraw: ((colors: ThemeColors) => Promise<void>) | null = null;
+  /** Set only while `figure` runs a redraw: react hands the figure here instead of drawing. */
+  private sink: ((figure: ChartFigure) => void) | null = null;
 
   /** `modeBar`: plotly's tool buttons (select, lasso, zoom), only where they do something. */
   constructor(
@@ -36,11 +46,39 @@ export class Chart {
     return this.drawn;
   }
 
+  /** Each subclass's draw calls this first, with itself bound to all but its colours. */
+  protected remember(redraw: (colors: ThemeColors) => Promise<void>): void {
+    if (!this.sink) {
+      this.redraw = redraw;
+    }
+  }
+
+  /**
+   * The figure this chart shows, drawn with `colors` (an export's theme), without touching the
+   * chart on screen. Null for a chart never drawn. The draw hands its figure to `react`
+   * synchronously, so no draw for the screen can run in between.
+   */
+  async figure(colors: ThemeColors): Promise<ChartFigure | null> {
+    if (!this.redraw) {
+      return null;
+    }
+    let captured: ChartFigure | null = null;
+    this.sink = figure => (captured = figure);
+    const done = this.redraw(colors);
+    this.sink = null;
+    await done;
+    return captured;
+  }
+
   /** `layout` may use keys newer than the plotly typings know (selections, uniformtext). */
   async react(
     data: unknown[],
     layout: Partial<PlotlyType.Layout> & Record<string, unknown>
   ): Promise<void> {
+    if (this.sink) {
+      this.sink({ data, layout: layout as Record<string, unknown> });
+      return;
+    }
     const Plotly = await loadPlotly();
     const start = performance.now();
     await Plotly.react(this.node, data as PlotlyType.Data[], layout, {

@@ -21,6 +21,8 @@ export class MatrixHeatmap extends Chart {
     height = 320,
     cellLabels: CellLabels = 'annotations'
   ): Promise<void> {
+    // An export always writes the cell values as text annotations.
+    this.remember(c => this.draw(names, matrix, title, c, height, 'annotations'));
     const M = names.length;
     const labels = names.map(plotlyText);
     const z: number[][] = [];

@@ -25,6 +25,7 @@ export class HistogramChart extends Chart {
   }
 
   async draw(hist: LocalHistogram, colors: ThemeColors, height: number): Promise<void> {
+    this.remember(c => this.draw(hist, c, height));
     const bins = hist.all.length;
     this.binWidth = 1 / bins;
     this.edges = hist.edges;

@@ -26,6 +26,7 @@ export function orderName(k: number): string {
 
 export class OrderChart extends Chart {
   async draw(series: OrderSeries[], colors: ThemeColors, height: number): Promise<void> {
+    this.remember(c => this.draw(series, c, height));
     const seriesColors = [MODALITY_COLORS[4], INTERACTION_COLOR];
     const data = series.flatMap((s, index) => {
       const x = Array.from({ length: s.mass.length }, (_, k) => orderName(k + 1));

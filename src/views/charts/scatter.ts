@@ -14,6 +14,9 @@ import type {
 import { axisStyle, baseLayout, cssColorToNumber, hexToNumber, OKABE_ITO } from '../plotly';
 import type { PlotlyAxis, ThemeColors } from '../plotly';
 import { Chart } from './chart';
+import type { ChartFigure } from './chart';
+import type { ExportPanel } from '../export/svg';
+import { setAttributes, SVG_NS } from '../export/svg';
 
 export interface ScatterEvents {
   raster(request: RasterRequest): Promise<RasterResult>;
@@ -45,6 +48,14 @@ export class ScatterChart extends Chart {
   private hoverBusy = false;
   /** True while the current selection is the one brushed here, so its outline is kept. */
   ownsSelection = false;
+  /** How the points were last drawn, for an export of the same picture. */
+  private points: {
+    colorBy: ColorBy;
+    highlight: Int32Array | null;
+    radius: number;
+    height: number;
+    xTitle: string;
+  } | null = null;
 
   constructor(private readonly events: ScatterEvents) {
     super('intershap-scatter', true);
@@ -77,17 +88,13 @@ export class ScatterChart extends Chart {
       return;
     }
     const dpr = window.devicePixelRatio || 1;
+    this.points = { colorBy, highlight, radius, height, xTitle };
     const image = await this.events.raster({
+      ...this.pointStyle(colors, dpr),
       width: Math.round(size.w * dpr),
       height: Math.round(size.h * dpr),
       xRange: this.zoom?.x ?? null,
-      yRange: this.zoom?.y ?? null,
-      colorBy,
-      palette: OKABE_ITO.map(hexToNumber),
-      fallbackColor: cssColorToNumber(colors.muted),
-      radius: radius * dpr,
-      highlight,
-      fadedAlpha: 60
+      yRange: this.zoom?.y ?? null
     });
     this.image = image;
     await this.drawFrame({ x: image.xRange, y: image.yRange }, colors, height, xTitle);
@@ -107,39 +114,67 @@ export class ScatterChart extends Chart {
     }
     this.frameKey = key;
     const previous = (this.node as unknown as { layout?: { selections?: unknown[] } }).layout;
-    const layout = baseLayout(colors, height);
-    await this.react(
-      // An empty trace: plotly needs one to offer selection; the points are the image below.
-      [{ type: 'scatter', mode: 'markers', x: [], y: [], hoverinfo: 'skip', showlegend: false }],
-      {
-        ...layout,
-        // Transparent, so the image under plotly's layers shows through (the widget's own
-        // background, from the theme, is behind it).
-        paper_bgcolor: 'rgba(0,0,0,0)',
-        plot_bgcolor: 'rgba(0,0,0,0)',
-        margin: MARGIN,
-        dragmode: 'select',
-        hovermode: false,
-        selections: this.ownsSelection ? (previous?.selections ?? []) : [],
-        title: {
-          text: 'Local score vs prediction — brush or lasso to select, click a point',
-          font: { size: 12 }
-        },
-        xaxis: {
-          ...axisStyle(colors),
-          automargin: false,
-          range: ranges.x,
-          title: { text: xTitle }
-        },
-        yaxis: {
-          ...axisStyle(colors),
-          automargin: false,
-          range: ranges.y,
-          title: { text: 'local InterSHAP' }
+    const figure = frameFigure(ranges, colors, height, xTitle);
+    await this.react(figure.data, {
+      ...figure.layout,
+      dragmode: 'select',
+      hovermode: false,
+      selections: this.ownsSelection ? (previous?.selections ?? []) : [],
+      title: {
+        text: 'Local score vs prediction — brush or lasso to select, click a point',
+        font: { size: 12 }
+      }
+    });
+    this.bind();
+  }
+
+  /** How the worker colours and sizes the points, at `scale` image pixels per CSS pixel. */
+  private pointStyle(colors: ThemeColors, scale: number) {
+    const points = this.points!;
+    return {
+      colorBy: points.colorBy,
+      palette: OKABE_ITO.map(hexToNumber),
+      fallbackColor: cssColorToNumber(colors.muted),
+      radius: points.radius * scale,
+      highlight: points.highlight,
+      fadedAlpha: 60
+    };
+  }
+
+  /**
+   * The chart as an export draws it: plotly's axes, and under them the points drawn by the worker
+   * at the export's resolution, over the ranges shown on screen.
+   */
+  exportPanel(dpi: number): ExportPanel | null {
+    const image = this.image;
+    const points = this.points;
+    if (!image || !points) {
+      return null;
+    }
+    const ranges = { x: image.xRange, y: image.yRange };
+    let drawnWith: ThemeColors | null = null;
+    return {
+      name: 'scatter',
+      title: 'Local score vs prediction',
+      screenHeightPx: points.height,
+      figure: async colors => {
+        drawnWith = colors;
+        return frameFigure(ranges, colors, points.height, points.xTitle);
+      },
+      overlay: {
+        draw: async area => {
+          const scale = dpi / 96;
+          const raster = await this.events.raster({
+            ...this.pointStyle(drawnWith!, scale),
+            width: Math.max(1, Math.round(area.w * scale)),
+            height: Math.max(1, Math.round(area.h * scale)),
+            xRange: ranges.x,
+            yRange: ranges.y
+          });
+          return pointsImage(raster, area);
         }
       }
-    );
-    this.bind();
+    };
   }
 
   private plotArea(): { l: number; t: number; w: number; h: number } | null {
@@ -314,4 +349,61 @@ export class ScatterChart extends Chart {
     window.removeEventListener('pointerup', this.onPointerUp, { capture: true });
     super.dispose();
   }
+}
+
+/** The scatter's axes and title; an empty trace, since the points are an image under them. */
+function frameFigure(
+  ranges: { x: [number, number]; y: [number, number] },
+  colors: ThemeColors,
+  height: number,
+  xTitle: string
+): ChartFigure {
+  const layout = baseLayout(colors, height);
+  return {
+    data: [
+      { type: 'scatter', mode: 'markers', x: [], y: [], hoverinfo: 'skip', showlegend: false }
+    ],
+    layout: {
+      ...layout,
+      // Transparent, so the image under plotly's layers shows through (the widget's own
+      // background, from the theme, is behind it).
+      paper_bgcolor: 'rgba(0,0,0,0)',
+      plot_bgcolor: 'rgba(0,0,0,0)',
+      margin: MARGIN,
+      title: { text: 'Local score vs prediction', font: { size: 12 } },
+      xaxis: {
+        ...axisStyle(colors),
+        automargin: false,
+        range: ranges.x,
+        title: { text: xTitle }
+      },
+      yaxis: {
+        ...axisStyle(colors),
+        automargin: false,
+        range: ranges.y,
+        title: { text: 'local InterSHAP' }
+      }
+    }
+  };
+}
+
+/** The worker's points image as an SVG <image>, stretched over the plot area. */
+function pointsImage(raster: RasterResult, area: { w: number; h: number }): SVGElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = raster.width;
+  canvas.height = raster.height;
+  canvas
+    .getContext('2d')
+    ?.putImageData(new ImageData(raster.pixels, raster.width, raster.height), 0, 0);
+  const image = document.createElementNS(SVG_NS, 'image');
+  setAttributes(image, {
+    x: 0,
+    y: 0,
+    width: area.w,
+    height: area.h,
+    preserveAspectRatio: 'none',
+    href: canvas.toDataURL('image/png'),
+    'data-points': raster.nPlotted
+  });
+  return image;
 }

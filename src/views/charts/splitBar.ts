@@ -17,6 +17,7 @@ export interface SplitRow {
 
 export class SplitBar extends Chart {
   async draw(names: string[], rows: SplitRow[], colors: ThemeColors): Promise<void> {
+    this.remember(c => this.draw(names, rows, c));
     const y = rows.map(row => plotlyText(row.label));
     const segment = (name: string, color: string, shares: number[]) => ({
       type: 'bar',

@@ -32,6 +32,7 @@ export class WaterfallChart extends Chart {
     colors: ThemeColors,
     height: number
   ): Promise<void> {
+    this.remember(c => this.draw(steps, names, c, height));
     const labels = steps.map(step => plotlyText(stepLabel(step, names)));
     const measure = steps.map(step =>
       step.kind === 'start' ? 'absolute' : step.kind === 'end' ? 'total' : 'relative'
