@@ -66,6 +66,136 @@ class Results:
             },
         }
 
+    def table_rows(self, by: Any = None) -> list[dict[str, Any]]:
+        """The global table: one row for all samples, and with ``by`` one per cohort.
+
+        Args:
+            by: One cohort label per sample (array, list or pandas Series), or None.
+
+        Returns:
+            Rows of plain values: model, cohort, n, global InterSHAP with its 95% bootstrap
+            interval (cohorts: the numpy twin's, seeded), mean local score, and each modality's
+            share alone.
+
+        Raises:
+            ValueError: ``by`` does not hold one label per computed sample.
+        """
+        rows = [
+            self._row(
+                "all",
+                self.global_intershap,
+                self.interval,
+                self.local_mean,
+                self.modality_contributions,
+                self.n,
+            )
+        ]
+        if by is None:
+            return rows
+        groups = np.asarray(getattr(by, "to_numpy", lambda: by)())
+        if groups.ndim != 1 or groups.shape[0] != self.n:
+            raise ValueError(
+                f"by: expected one label per sample ({self.n}), got shape {groups.shape}"
+            )
+        dec = twin.decompose(self.values) if self.values is not None else None
+        if dec is None:
+            raise ValueError("by: these results hold no value tables to split into cohorts")
+        for group in np.unique(groups.astype(str)):
+            members = np.flatnonzero(groups.astype(str) == group)
+            agg = twin.aggregate(dec, subset=members)
+            low, high = twin.bootstrap_global(
+                dec, reps=BOOTSTRAP_REPS, seed=0, level=BOOTSTRAP_LEVEL, subset=members
+            )
+            rows.append(
+                self._row(
+                    str(group),
+                    float(agg.global_intershap),
+                    (float(low), float(high)),
+                    float(agg.local_mean),
+                    agg.modality_contributions,
+                    agg.n,
+                )
+            )
+        return rows
+
+    def _row(
+        self,
+        cohort: str,
+        score: float,
+        interval: tuple[float, float] | None,
+        local_mean: float,
+        contributions: np.ndarray,
+        n: int,
+    ) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "model": self.label,
+            "cohort": cohort,
+            "n": int(n),
+            "global_intershap": score,
+            "interval_low": interval[0] if interval else float("nan"),
+            "interval_high": interval[1] if interval else float("nan"),
+            "local_mean": local_mean,
+        }
+        for name, share in zip(self.names, contributions):
+            row[f"alone[{name}]"] = float(share)
+        return row
+
+    def to_csv(self, path: Any = None, by: Any = None) -> str:
+        """The global table (and cohorts, with ``by``) as CSV; written to ``path`` when given.
+
+        Returns:
+            The CSV text.
+        """
+        import csv
+        import io
+
+        rows = self.table_rows(by)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text = out.getvalue()
+        if path is not None:
+            with open(path, "w", encoding="utf-8", newline="") as file:
+                file.write(text)
+        return text
+
+    def to_latex(self, by: Any = None, decimals: int = 3) -> str:
+        """The global table (and cohorts, with ``by``) as a booktabs LaTeX tabular.
+
+        Scores are written as value ± half the width of their 95% bootstrap interval; names
+        are escaped, so they appear as written.
+
+        Returns:
+            The LaTeX source (it needs the booktabs package).
+        """
+        rows = self.table_rows(by)
+        shares = [key for key in rows[0] if key.startswith("alone[")]
+        head = ["Model", "Cohort", "$n$", "Global InterSHAP", "Mean local"] + [
+            f"{_latex(key[6:-1])} alone" for key in shares
+        ]
+        lines = [
+            "\\begin{tabular}{ll" + "r" * (len(head) - 2) + "}",
+            "\\toprule",
+            " & ".join(head) + " \\\\",
+            "\\midrule",
+        ]
+        for row in rows:
+            half = (row["interval_high"] - row["interval_low"]) / 2
+            score = f"{row['global_intershap']:.{decimals}f}"
+            if np.isfinite(half):
+                score += f" $\\pm$ {half:.{decimals}f}"
+            cells = [
+                _latex(row["model"]),
+                _latex(row["cohort"]),
+                str(row["n"]),
+                score,
+                f"{row['local_mean']:.{decimals}f}",
+            ] + [f"{row[k]:.{decimals}f}" for k in shares]
+            lines.append(" & ".join(cells) + " \\\\")
+        lines += ["\\bottomrule", "\\end{tabular}"]
+        return "\n".join(lines) + "\n"
+
     def to_dataframe(self) -> pd.DataFrame:
         """One row per sample: local score, Shapley value per modality, prediction and label."""
         import pandas as pd
@@ -81,6 +211,27 @@ class Results:
             frame["label"] = self.labels
         frame.index.name = "sample"
         return frame
+
+
+_LATEX_SPECIALS = {
+    "\\": "\\textbackslash{}",
+    "&": "\\&",
+    "%": "\\%",
+    "$": "\\$",
+    "#": "\\#",
+    "_": "\\_",
+    "{": "\\{",
+    "}": "\\}",
+    "~": "\\textasciitilde{}",
+    "^": "\\textasciicircum{}",
+    "<": "\\textless{}",
+    ">": "\\textgreater{}",
+}
+
+
+def _latex(text: str) -> str:
+    """Text as LaTeX shows it literally."""
+    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in str(text))
 
 
 def numpy_results(

@@ -23,6 +23,16 @@ import { nextTask, visibleKey } from './schedule';
 import type { DashboardView, DrawContext } from './types';
 
 const HISTOGRAM_BINS = 40;
+/** OKABE_ITO's colours by name, in its order, for an exported figure's legend line. */
+const OKABE_ITO_NAMES = [
+  'orange',
+  'sky blue',
+  'bluish green',
+  'yellow',
+  'blue',
+  'vermillion',
+  'reddish purple'
+];
 
 export interface GlobalLinks {
   /** Opens one sample in the local view. */
@@ -173,9 +183,14 @@ export class GlobalView extends Widget implements DashboardView {
     const panels: ExportPanel[] = [
       chartPanel(
         'split',
-        'Share of Σ|Φ̄|',
+        'Share of Σ|Φ̄|: modalities alone, interactions',
         this.split,
-        64 + 34 * (model?.selectionAggregate ? 2 : 1)
+        230 + 34 * (model?.selectionAggregate ? 2 : 1),
+        // On a page the legend wraps: pin it to the panel's foot, under the axis.
+        {
+          legend: { orientation: 'h', x: 0, y: 0.03, yref: 'container', yanchor: 'bottom' },
+          margin: { l: 90, r: 24, t: 30, b: 100 }
+        }
       ),
       chartPanel('heatmap', 'Mean Φ (diagonal: main effects)', this.heatmap, 320)
     ];
@@ -187,7 +202,23 @@ export class GlobalView extends Widget implements DashboardView {
     if (scatter) {
       panels.push(scatter);
     }
-    return { lines: lines.filter(line => line.length > 0), panels };
+    const legend = this.exportLegend();
+    return { lines: [...lines, ...legend].filter(line => line.length > 0), panels };
+  }
+
+  /** The scatter's colours in words, since the legend beside it on screen is not a chart. */
+  private exportLegend(): string[] {
+    const image = this.scatter.lastImage;
+    const context = this.context;
+    if (!image || !context || this.colorBy === 'none' || image.categories.length === 0) {
+      return [];
+    }
+    const by = this.colorBy === 'label' ? 'label' : 'predicted class';
+    const entries = image.categories.map(
+      (code, k) =>
+        `${context.source.formatCode(code)} ${OKABE_ITO_NAMES[k % OKABE_ITO_NAMES.length]}`
+    );
+    return [`Points coloured by ${by}: ${entries.join(', ')}`];
   }
 
   /** Draws one chart in its own task, and only if its data changed since it was last drawn. */

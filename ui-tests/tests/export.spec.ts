@@ -131,9 +131,10 @@ print(json.dumps({"width": width, "height": height}))
 
 /** The global score as the widget shows it (4 decimals). */
 async function shownScore(widget: Locator): Promise<string> {
-  const text = (await widget.locator('.intershap-global-score').textContent())?.trim() ?? '';
-  expect(text).toMatch(/^-?\d+\.\d{4}$/);
-  return text;
+  const score = widget.locator('.intershap-global-score');
+  // The views draw a moment after the kernel is idle: wait for the number, not the placeholder.
+  await expect(score).toHaveText(/^-?\d+\.\d{4}$/);
+  return ((await score.textContent()) ?? '').trim();
 }
 
 function checkSvg(facts: SvgFacts, score: string): void {
@@ -209,6 +210,25 @@ for call in (lambda: w.export("fig.jpg"), lambda: w.export("fig.pdf", width_mm=-
   expect(out).toMatch(/ValueError chart: expected one of split, heatmap/);
   expect(out).not.toContain('no error');
   expect(await shownScore(widget)).toBe(score);
+});
+
+test('the local view of a chosen sample and a single chart export too', async () => {
+  const cwd = (await runPython(page, 'import os; print(os.getcwd())')).trim();
+  await runPython(
+    page,
+    'w.export("local.svg", view="local", sample=3)\nw.export("heat.svg", chart="heatmap")'
+  );
+  const local = await svgFacts(path.join(cwd, 'local.svg'));
+  const texts = local.texts.join('\n');
+  expect(texts).toContain('Sample 3');
+  expect(texts).toContain('Waterfall of sample 3');
+  expect(texts).toContain(HOSTILE);
+  const heat = await svgFacts(path.join(cwd, 'heat.svg'));
+  expect(heat.texts.join('\n')).toContain('Mean Φ');
+  expect(heat.texts.join('\n')).not.toContain('Local InterSHAP of each sample');
+  // The widget's Local tab now shows that sample, as the export drew it.
+  const widget = page.locator('.intershap-widget').first();
+  await expect(widget.locator('.intershap-local-facts')).toHaveAttribute('data-index', '3');
 });
 
 async function menuDownload(widget: Locator, format: string): Promise<Download> {

@@ -4,11 +4,15 @@
  * M × M cells labelled with the modality names.
  */
 import { expect, test } from '@playwright/test';
+import * as fs from 'fs';
+import * as path from 'path';
 import {
+  ARTIFACTS,
   notebookOutputText,
   openNotebook,
   printed,
   runAllCells,
+  runPython,
   saveScreenshot,
   waitForKernelIdle
 } from './helpers';
@@ -64,5 +68,14 @@ test('quickstart renders the widget with the score Python computes', async ({ pa
   // … with the WebAssembly SIMD kernel (core/simd.ts), not the JavaScript fallback.
   await expect(widget.locator('.intershap-status')).toHaveAttribute('data-kernel', 'simd');
   await saveScreenshot(widget, 'quickstart-widget.png');
+
+  // A figure for a paper from the same widget: the README shows this PDF's page.
+  const written = await runPython(
+    page,
+    'import os\nprint(os.path.abspath(w.export("quickstart-global.pdf", width_mm=180)))'
+  );
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  fs.copyFileSync(written.trim(), path.join(ARTIFACTS, 'quickstart-global.pdf'));
+  expect(fs.statSync(path.join(ARTIFACTS, 'quickstart-global.pdf')).size).toBeGreaterThan(10_000);
   expect(pageErrors).toEqual([]);
 });
