@@ -13,13 +13,27 @@ holds the examples both sides are tested against.
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .wire_checks import (
+    MISSING,
+    ProtocolError,
+    buffer_bytes,
+    check_object,
+    field,
+    is_count,
+    is_finite,
+    is_interval,
+    is_nullable_number,
+    is_string,
+    is_string_list,
+    json_text,
+    kind_error,
+)
 
 PROTOCOL_VERSION = 1
 
@@ -32,15 +46,20 @@ BROWSER_KINDS = ("hello", "cancel", "clientError", "results")
 EXPORT_FORMATS = ("svg", "pdf", "png")
 STATUS_STATES = ("running", "done", "cancelled", "error")
 
-INT32_MIN = -(2**31)
-INT32_MAX = 2**31 - 1
+
+def is_chunk_buffer_names(v: Any) -> bool:
+    """A chunk's buffer names: 'values' first, then some of CHUNK_BUFFERS."""
+    return (
+        isinstance(v, list)
+        and len(v) >= 1
+        and v[0] == "values"
+        and all(isinstance(item, str) and item in CHUNK_BUFFERS for item in v)
+    )
 
 
-class ProtocolError(ValueError):
-    """A message or a synced state that does not follow the schema.
-
-    The message names the message kind and the field, what was expected, and what came.
-    """
+def is_result_buffer_names(v: Any) -> bool:
+    """Exactly RESULT_BUFFERS, in order."""
+    return v == list(RESULT_BUFFERS)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -169,134 +188,6 @@ def status_message(model_id: str, state: str, message: str = "") -> dict[str, An
     return {"kind": "status", "modelId": model_id, "state": state, "message": message}
 
 
-# ------------------------------------------------------------------------------------------------
-# Checking fields: the same checks and words as src/protocol/messages.ts
-
-_MISSING = object()
-
-
-def _number_text(value: float) -> str:
-    """Writes a number as JavaScript's String(value) does, so that both sides say the same."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        if value.is_integer() and abs(value) < 1e21:
-            return str(int(value))
-    return str(value)
-
-
-def describe(value: Any) -> str:
-    """Describes a received value in an error message, in the words the TypeScript side uses.
-
-    Args:
-        value: A decoded JSON value, or ``_MISSING`` for an absent field.
-
-    Returns:
-        A short description such as ``number -1`` or ``an array of length 2``.
-    """
-    if value is _MISSING:
-        return "nothing"
-    if value is None:
-        return "null"
-    if isinstance(value, (list, tuple)):
-        return f"an array of length {len(value)}"
-    if isinstance(value, str):
-        return f"the string {json.dumps(value[:40], ensure_ascii=False)}"
-    if isinstance(value, bool):
-        return f"boolean {'true' if value else 'false'}"
-    if isinstance(value, (int, float)):
-        return f"number {_number_text(value)[:40]}"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return f"a binary buffer of {memoryview(value).nbytes} bytes"
-    return f"a {type(value).__name__}"
-
-
-def _field(msg: Mapping[str, Any], name: str, check: Callable[[Any], bool], expected: str) -> Any:
-    value = msg.get(name, _MISSING)
-    if value is _MISSING or not check(value):
-        raise ProtocolError(
-            f"{msg.get('kind')} message: field '{name}' expected {expected}, got {describe(value)}"
-        )
-    return value
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _is_string(v: Any) -> bool:
-    return isinstance(v, str)
-
-
-def _is_count(v: Any) -> bool:
-    return _is_number(v) and math.isfinite(v) and float(v).is_integer() and v >= 0
-
-
-def _is_finite(v: Any) -> bool:
-    return _is_number(v) and math.isfinite(v)
-
-
-def _is_nullable_number(v: Any) -> bool:
-    return v is None or _is_finite(v)
-
-
-def _is_string_list(v: Any) -> bool:
-    return isinstance(v, list) and all(isinstance(item, str) for item in v)
-
-
-def _is_chunk_buffer_names(v: Any) -> bool:
-    return (
-        isinstance(v, list)
-        and len(v) >= 1
-        and v[0] == "values"
-        and all(isinstance(item, str) and item in CHUNK_BUFFERS for item in v)
-    )
-
-
-def _is_interval(v: Any) -> bool:
-    return v is None or (isinstance(v, list) and len(v) == 2 and all(_is_finite(x) for x in v))
-
-
-def _is_result_buffer_names(v: Any) -> bool:
-    return v == list(RESULT_BUFFERS)
-
-
-def _json_text(value: Any) -> str:
-    """A JSON value written as JavaScript's JSON.stringify writes it (a missing one as 'nothing')."""
-    if value is _MISSING:
-        return "nothing"
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _kind_error(kinds: Sequence[str], value: Any) -> ProtocolError:
-    listed = ", ".join(f"'{kind}'" for kind in kinds)
-    return ProtocolError(f"message: field 'kind' expected one of {listed}, got {describe(value)}")
-
-
-def _check_object(raw: Any) -> Mapping[str, Any]:
-    if not isinstance(raw, dict):
-        raise ProtocolError(f"message: expected an object, got {describe(raw)}")
-    return raw
-
-
-# ------------------------------------------------------------------------------------------------
-# Buffers
-
-
-def _buffer_bytes(buffer: Any, kind: str, name: str) -> memoryview:
-    """The bytes of a received buffer (bytes, bytearray or memoryview), as a flat memoryview."""
-    if not isinstance(buffer, (bytes, bytearray, memoryview)):
-        raise ProtocolError(
-            f"{kind} message: buffer '{name}' expected a binary buffer, got {describe(buffer)}"
-        )
-    view = memoryview(buffer)
-    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
-
-
 def to_float64(buffer: Any, name: str, kind: str = "chunk") -> np.ndarray:
     """Decodes a received buffer as little-endian float64 values.
 
@@ -311,7 +202,7 @@ def to_float64(buffer: Any, name: str, kind: str = "chunk") -> np.ndarray:
     Raises:
         ProtocolError: The buffer is not binary, or its length is not a whole number of float64s.
     """
-    view = _buffer_bytes(buffer, kind, name)
+    view = buffer_bytes(buffer, kind, name)
     if view.nbytes % 8 != 0:
         raise ProtocolError(
             f"{kind} message: buffer '{name}' expected a whole number of float64 values, "
@@ -336,68 +227,68 @@ def parse_kernel_message(raw: Any) -> dict[str, Any]:
     Raises:
         ProtocolError: Naming the field, what was expected and what came.
     """
-    msg = _check_object(raw)
-    kind = msg.get("kind", _MISSING)
+    msg = check_object(raw)
+    kind = msg.get("kind", MISSING)
     if kind == "dataset":
-        names = _field(msg, "names", _is_string_list, "a list of modality names")
-        m = int(_field(msg, "M", _is_count, "a non-negative integer"))
+        names = field(msg, "names", is_string_list, "a list of modality names")
+        m = int(field(msg, "M", is_count, "a non-negative integer"))
         if len(names) != m:
             raise ProtocolError(
                 f"dataset message: field 'names' expected {m} names (M), got {len(names)}"
             )
         return {
             "kind": "dataset",
-            "modelId": _field(msg, "modelId", _is_string, "a string"),
-            "label": _field(msg, "label", _is_string, "a string"),
+            "modelId": field(msg, "modelId", is_string, "a string"),
+            "label": field(msg, "label", is_string, "a string"),
             "names": names,
             "M": m,
-            "nSamples": int(_field(msg, "nSamples", _is_count, "a non-negative integer")),
-            "target": _field(msg, "target", _is_string, "a string"),
+            "nSamples": int(field(msg, "nSamples", is_count, "a non-negative integer")),
+            "target": field(msg, "target", is_string, "a string"),
         }
     if kind == "chunk":
         return {
             "kind": "chunk",
-            "modelId": _field(msg, "modelId", _is_string, "a string"),
-            "start": int(_field(msg, "start", _is_count, "a non-negative integer")),
-            "count": int(_field(msg, "count", _is_count, "a non-negative integer")),
-            "buffers": _field(
-                msg, "buffers", _is_chunk_buffer_names, "a list starting with 'values'"
+            "modelId": field(msg, "modelId", is_string, "a string"),
+            "start": int(field(msg, "start", is_count, "a non-negative integer")),
+            "count": int(field(msg, "count", is_count, "a non-negative integer")),
+            "buffers": field(
+                msg, "buffers", is_chunk_buffer_names, "a list starting with 'values'"
             ),
         }
     if kind == "progress":
         return {
             "kind": "progress",
-            "modelId": _field(msg, "modelId", _is_string, "a string"),
-            "done": int(_field(msg, "done", _is_count, "a non-negative integer")),
-            "total": int(_field(msg, "total", _is_count, "a non-negative integer")),
-            "samplesPerSecond": _field(msg, "samplesPerSecond", _is_finite, "a finite number"),
-            "etaSeconds": _field(msg, "etaSeconds", _is_nullable_number, "a number or null"),
-            "modelRows": int(_field(msg, "modelRows", _is_count, "a non-negative integer")),
+            "modelId": field(msg, "modelId", is_string, "a string"),
+            "done": int(field(msg, "done", is_count, "a non-negative integer")),
+            "total": int(field(msg, "total", is_count, "a non-negative integer")),
+            "samplesPerSecond": field(msg, "samplesPerSecond", is_finite, "a finite number"),
+            "etaSeconds": field(msg, "etaSeconds", is_nullable_number, "a number or null"),
+            "modelRows": int(field(msg, "modelRows", is_count, "a non-negative integer")),
         }
     if kind == "status":
         listed = ", ".join(f"'{state}'" for state in STATUS_STATES)
-        state = _field(msg, "state", lambda v: v in STATUS_STATES, f"one of {listed}")
+        state = field(msg, "state", lambda v: v in STATUS_STATES, f"one of {listed}")
         return {
             "kind": "status",
-            "modelId": _field(msg, "modelId", _is_string, "a string"),
+            "modelId": field(msg, "modelId", is_string, "a string"),
             "state": state,
-            "message": _field(msg, "message", _is_string, "a string"),
+            "message": field(msg, "message", is_string, "a string"),
         }
     if kind == "cohorts":
         return {
             "kind": "cohorts",
-            "name": _field(msg, "name", _is_string, "a string"),
-            "categories": _field(msg, "categories", _is_string_list, "a list of category names"),
+            "name": field(msg, "name", is_string, "a string"),
+            "categories": field(msg, "categories", is_string_list, "a list of category names"),
         }
     if kind == "export":
         return {
             "kind": "export",
-            "id": _field(msg, "id", _is_string, "a string"),
-            "view": _field(msg, "view", _is_string, "a string"),
-            "format": _field(msg, "format", lambda v: v in EXPORT_FORMATS, "'svg', 'pdf' or 'png'"),
-            "style": _field(msg, "style", lambda v: isinstance(v, Mapping), "an object"),
+            "id": field(msg, "id", is_string, "a string"),
+            "view": field(msg, "view", is_string, "a string"),
+            "format": field(msg, "format", lambda v: v in EXPORT_FORMATS, "'svg', 'pdf' or 'png'"),
+            "style": field(msg, "style", lambda v: isinstance(v, Mapping), "an object"),
         }
-    raise _kind_error(KERNEL_KINDS, kind)
+    raise kind_error(KERNEL_KINDS, kind)
 
 
 def decode_chunk(header: Mapping[str, Any], buffers: Sequence[Any], m: int) -> dict[str, Any]:
@@ -533,11 +424,11 @@ def parse_results(content: Mapping[str, Any], buffers: Sequence[Any], m: int) ->
     """
     msg = dict(content)
     msg.setdefault("kind", "results")
-    names = msg.get("buffers", _MISSING)
-    if not _is_result_buffer_names(names) or len(buffers) != len(RESULT_BUFFERS):
+    names = msg.get("buffers", MISSING)
+    if not is_result_buffer_names(names) or len(buffers) != len(RESULT_BUFFERS):
         raise ProtocolError(
-            f"results message: expected buffers {_json_text(list(RESULT_BUFFERS))}, "
-            f"got names {_json_text(names)} with {len(buffers)} buffers"
+            f"results message: expected buffers {json_text(list(RESULT_BUFFERS))}, "
+            f"got names {json_text(names)} with {len(buffers)} buffers"
         )
     mean_matrix, contributions, order_mass, local = (
         to_float64(buffer, name, "results") for name, buffer in zip(RESULT_BUFFERS, buffers)
@@ -547,12 +438,12 @@ def parse_results(content: Mapping[str, Any], buffers: Sequence[Any], m: int) ->
             f"results message: expected a {m}x{m} matrix and {m} contributions and order masses, "
             f"got sizes {mean_matrix.size}, {contributions.size}, {order_mass.size}"
         )
-    model_id = _field(msg, "modelId", _is_string, "a string")
-    n = int(_field(msg, "n", _is_count, "a non-negative integer"))
-    global_intershap = _field(msg, "globalIntershap", _is_nullable_number, "a number or null")
-    local_mean = _field(msg, "localMean", _is_nullable_number, "a number or null")
-    n_undefined = int(_field(msg, "nUndefined", _is_count, "a non-negative integer"))
-    interval = _field(msg, "interval", _is_interval, "two finite numbers or null")
+    model_id = field(msg, "modelId", is_string, "a string")
+    n = int(field(msg, "n", is_count, "a non-negative integer"))
+    global_intershap = field(msg, "globalIntershap", is_nullable_number, "a number or null")
+    local_mean = field(msg, "localMean", is_nullable_number, "a number or null")
+    n_undefined = int(field(msg, "nUndefined", is_count, "a non-negative integer"))
+    interval = field(msg, "interval", is_interval, "two finite numbers or null")
     return BrowserResults(
         model_id=model_id,
         n=n,
@@ -584,142 +475,35 @@ def parse_browser_message(
     Raises:
         ProtocolError: Naming the field, what was expected and what came.
     """
-    msg = _check_object(content)
-    kind = msg.get("kind", _MISSING)
+    msg = check_object(content)
+    kind = msg.get("kind", MISSING)
     if kind == "hello":
-        return Hello(int(_field(msg, "protocol", _is_count, "a non-negative integer")))
+        return Hello(int(field(msg, "protocol", is_count, "a non-negative integer")))
     if kind == "cancel":
-        model_id = _field(msg, "modelId", lambda v: v is None or _is_string(v), "a string or null")
+        model_id = field(msg, "modelId", lambda v: v is None or is_string(v), "a string or null")
         return Cancel(model_id)
     if kind == "clientError":
-        return ClientError(_field(msg, "message", _is_string, "a string"))
+        return ClientError(field(msg, "message", is_string, "a string"))
     if kind == "results":
         known = ", ".join(f"'{model_id}'" for model_id in models)
-        model_id = _field(
-            msg, "modelId", lambda v: _is_string(v) and v in models, f"one of the models [{known}]"
+        model_id = field(
+            msg, "modelId", lambda v: is_string(v) and v in models, f"one of the models [{known}]"
         )
         return parse_results(msg, buffers, models[model_id])
     if kind == "exported":
         return _parse_exported(msg, buffers)
     if kind == "exportFailed":
         return ExportFailed(
-            _field(msg, "id", _is_string, "a string"), _field(msg, "error", _is_string, "a string")
+            field(msg, "id", is_string, "a string"), field(msg, "error", is_string, "a string")
         )
-    raise _kind_error(BROWSER_KINDS, kind)
+    raise kind_error(BROWSER_KINDS, kind)
 
 
 def _parse_exported(msg: Mapping[str, Any], buffers: Sequence[Any]) -> ExportedFigure:
-    request_id = _field(msg, "id", _is_string, "a string")
-    file_format = _field(msg, "format", lambda v: v in EXPORT_FORMATS, "'svg', 'pdf' or 'png'")
-    panels = _field(msg, "panels", _is_string_list, "a list of panel names")
+    request_id = field(msg, "id", is_string, "a string")
+    file_format = field(msg, "format", lambda v: v in EXPORT_FORMATS, "'svg', 'pdf' or 'png'")
+    panels = field(msg, "panels", is_string_list, "a list of panel names")
     if len(buffers) != 1:
         raise ProtocolError(f"exported message: expected 1 buffer (the file), got {len(buffers)}")
-    data = bytes(_buffer_bytes(buffers[0], "exported", "file"))
+    data = bytes(buffer_bytes(buffers[0], "exported", "file"))
     return ExportedFigure(request_id, file_format, tuple(panels), data)
-
-
-# ------------------------------------------------------------------------------------------------
-# The selection: synced widget state, a buffer of int32 sample indices
-
-_INT32_FORMATS = ("i", "<i", "=i")
-_RAW_FORMATS = ("B", "b", "c")
-_FORMAT_NAMES = {"d": "float64", "f": "float32", "q": "int64", "l": "int64", "h": "int16"}
-
-
-def selection_buffer(indices: Sequence[int]) -> memoryview:
-    """Encodes sample indices as the selection state travels: little-endian int32 bytes.
-
-    Args:
-        indices: Sample indices, in any order, as the user set them.
-
-    Returns:
-        A flat byte memoryview of 4 bytes per index.
-
-    Raises:
-        ProtocolError: An index does not fit an int32.
-    """
-    bad = [i for i in indices if not INT32_MIN <= int(i) <= INT32_MAX]
-    if bad:
-        raise ProtocolError(f"selection: expected int32 sample indices, got {bad[:5]}")
-    return memoryview(np.asarray(indices, dtype="<i4").reshape(-1)).cast("B")
-
-
-def decode_selection(state: Any, n_samples: int | None = None) -> list[int]:
-    """Decodes the selection state (a buffer of int32 sample indices) into a list of ints.
-
-    Args:
-        state: What came for the state: bytes, or a memoryview of bytes or of int32s.
-        n_samples: When given, every index must lie in [0, n_samples).
-
-    Returns:
-        The indices in the order they came (no sorting, no de-duplication).
-
-    Raises:
-        ProtocolError: The state is not a buffer, not int32s, or an index is out of range.
-    """
-    if not isinstance(state, (bytes, bytearray, memoryview)):
-        raise ProtocolError(
-            f"selection: expected a binary buffer of int32 sample indices, got {describe(state)}"
-        )
-    view = memoryview(state)
-    if view.format not in _INT32_FORMATS + _RAW_FORMATS:
-        dtype = _FORMAT_NAMES.get(view.format.lstrip("<>=@!"), f"format '{view.format}'")
-        raise ProtocolError(
-            f"selection: expected a binary buffer of int32 sample indices, got a {dtype} buffer"
-        )
-    if view.nbytes % 4 != 0:
-        raise ProtocolError(
-            "selection: expected a binary buffer of int32 sample indices (4 bytes each), "
-            f"got {view.nbytes} bytes"
-        )
-    indices = np.frombuffer(view.cast("B") if view.ndim != 1 or view.format != "B" else view, "<i4")
-    if n_samples is not None:
-        check_selection(indices.tolist(), n_samples)
-    return [int(i) for i in indices]
-
-
-def check_selection(indices: Sequence[int], n_samples: int) -> None:
-    """Checks that sample indices lie in [0, n_samples).
-
-    Args:
-        indices: The sample indices.
-        n_samples: The number of samples.
-
-    Raises:
-        ProtocolError: Naming the first few indices out of range.
-    """
-    bad = [int(i) for i in indices if not 0 <= int(i) < n_samples]
-    if bad:
-        raise ProtocolError(
-            f"selection: expected sample indices from 0 to {n_samples - 1}, got {bad[:5]}"
-            + (" ..." if len(bad) > 5 else "")
-        )
-
-
-def selection_to_json(indices: Sequence[int], _widget: Any = None) -> memoryview:
-    """The ipywidgets serializer of the ``selection`` trait: a list of ints to its buffer.
-
-    Args:
-        indices: The trait's value.
-        _widget: The widget (ipywidgets passes it; unused).
-
-    Returns:
-        The int32 buffer that ipywidgets sends as a binary part of the state.
-    """
-    return selection_buffer(indices)
-
-
-def selection_from_json(state: Any, _widget: Any = None) -> list[int]:
-    """The ipywidgets deserializer of the ``selection`` trait: the browser's buffer to a list.
-
-    Args:
-        state: The buffer the browser sent (a memoryview).
-        _widget: The widget (ipywidgets passes it; unused: the trait's validator checks ranges).
-
-    Returns:
-        The sample indices.
-
-    Raises:
-        ProtocolError: The state is not a buffer of int32 values.
-    """
-    return decode_selection(state)

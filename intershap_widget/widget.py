@@ -12,7 +12,7 @@ import numpy as np
 from ipywidgets import DOMWidget
 from traitlets import Int, List, TraitError, Unicode, validate
 
-from . import protocol
+from . import protocol, selection
 from ._version import __version__
 from .export import ExportReply, ExportRequests, FigureExport
 from .results import Results, numpy_results
@@ -83,11 +83,11 @@ class InterSHAP(FigureExport, DOMWidget):
 
     #: The samples selected in the widget (a brush, a lasso, a cohort), as sample indices; an empty
     #: list means every sample. Set it from Python to select samples in the widget. The synced
-    #: state is a binary buffer of little-endian int32 indices (protocol.selection_to_json).
+    #: state is a binary buffer of little-endian int32 indices (selection.selection_to_json).
     selection = List(Int(), help="Selected sample indices; empty means all samples.").tag(
         sync=True,
-        to_json=protocol.selection_to_json,
-        from_json=protocol.selection_from_json,
+        to_json=selection.selection_to_json,
+        from_json=selection.selection_from_json,
     )
 
     @validate("selection")
@@ -107,7 +107,7 @@ class InterSHAP(FigureExport, DOMWidget):
         runs = getattr(self, "_runs", None)
         if runs:
             try:
-                protocol.check_selection(indices, next(iter(runs.values())).n_samples)
+                selection.check_selection(indices, next(iter(runs.values())).n_samples)
             except protocol.ProtocolError as error:
                 raise SelectionError(str(error)) from None
         return indices

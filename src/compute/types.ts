@@ -106,6 +106,16 @@ export interface RasterRequest {
   radius: number;
   highlight: Int32Array | null;
   fadedAlpha: number;
+  /** With at most this many samples plotted, the result also lists them (an export draws them as vector). */
+  vectorLimit?: number;
+}
+
+/** The plotted samples one by one: position, palette index (−1: the fallback colour), faded or not. */
+export interface PlottedPoints {
+  x: Float64Array;
+  y: Float64Array;
+  group: Int32Array;
+  faded: Uint8Array;
 }
 
 export interface RasterResult {
@@ -122,6 +132,8 @@ export interface RasterResult {
   nPlotted: number;
   /** Received samples that cannot be plotted (undefined local score). */
   nUnplotted: number;
+  /** The plotted samples, when the request's vectorLimit allowed it. */
+  points?: PlottedPoints;
 }
 
 export interface GroupSummary {

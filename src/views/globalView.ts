@@ -185,11 +185,11 @@ export class GlobalView extends Widget implements DashboardView {
         'split',
         'Share of Σ|Φ̄|: modalities alone, interactions',
         this.split,
-        230 + 34 * (model?.selectionAggregate ? 2 : 1),
-        // On a page the legend wraps: pin it to the panel's foot, under the axis.
+        240 + 34 * (model?.selectionAggregate ? 2 : 1),
+        // On a page a horizontal legend wraps (and plotly then clips it): stack it on the right.
         {
-          legend: { orientation: 'h', x: 0, y: 0.03, yref: 'container', yanchor: 'bottom' },
-          margin: { l: 90, r: 24, t: 30, b: 100 }
+          legend: { orientation: 'v', x: 1.02, xanchor: 'left', y: 1, yanchor: 'top' },
+          margin: { l: 90, r: 130, t: 30, b: 30 }
         }
       ),
       chartPanel('heatmap', 'Mean Φ (diagonal: main effects)', this.heatmap, 320)

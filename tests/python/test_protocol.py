@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from ipywidgets.widgets.widget import _remove_buffers
 
-from intershap_widget import InterSHAP, protocol
+from intershap_widget import InterSHAP, protocol, selection
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "protocol" / "messages.json"
 EXAMPLES = json.loads(FIXTURE.read_text(encoding="utf-8"))
@@ -118,11 +118,11 @@ def selection_state(case: dict[str, Any]) -> Any:
 
 @named(EXAMPLES["selection"]["valid"])
 def test_selection_states_in_the_examples_are_decoded(case: dict[str, Any]) -> None:
-    indices = protocol.decode_selection(selection_state(case), case.get("nSamples"))
+    indices = selection.decode_selection(selection_state(case), case.get("nSamples"))
     assert indices == case["indices"]
     assert all(type(i) is int for i in indices)
     # ... and encode back into the same little-endian bytes.
-    encoded = protocol.selection_buffer(indices)
+    encoded = selection.selection_buffer(indices)
     assert encoded.format == "B"
     assert encoded.tobytes() == np.array(case["indices"], dtype="<i4").tobytes()
 
@@ -130,7 +130,7 @@ def test_selection_states_in_the_examples_are_decoded(case: dict[str, Any]) -> N
 @named(EXAMPLES["selection"]["invalid"])
 def test_selection_states_in_the_examples_are_refused(case: dict[str, Any]) -> None:
     with pytest.raises(protocol.ProtocolError) as error:
-        protocol.decode_selection(selection_state(case), case.get("nSamples"))
+        selection.decode_selection(selection_state(case), case.get("nSamples"))
     assert case["error"] in str(error.value)
 
 
@@ -173,7 +173,7 @@ def test_decoded_arrays_do_not_share_the_messages_memory() -> None:
 
 def test_a_selection_index_beyond_int32_is_refused_by_name() -> None:
     with pytest.raises(protocol.ProtocolError, match=r"selection: expected int32 sample indices"):
-        protocol.selection_buffer([2**31])
+        selection.selection_buffer([2**31])
 
 
 # ------------------------------------------------------------------------------------------------

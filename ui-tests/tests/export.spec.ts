@@ -86,6 +86,7 @@ interface SvgFacts {
   external_links: number;
   width: string;
   images: number;
+  circles: number;
 }
 
 async function svgFacts(file: string): Promise<SvgFacts> {
@@ -94,8 +95,10 @@ async function svgFacts(file: string): Promise<SvgFacts> {
     `
 import json, xml.etree.ElementTree as ET
 root = ET.parse(${JSON.stringify(file)}).getroot()
-texts, scripts, events, links, images = [], 0, 0, 0, 0
+texts, scripts, events, links, images, circles = [], 0, 0, 0, 0, 0
 for el in root.iter():
+    if el.tag.split("}")[-1] == "g" and el.get("class") == "intershap-points":
+        circles = sum(1 for c in el if c.tag.split("}")[-1] == "circle")
     tag = el.tag.split("}")[-1]
     if tag == "text":
         texts.append("".join(el.itertext()))
@@ -106,7 +109,8 @@ for el in root.iter():
         events += local.startswith("on")
         links += local == "href" and not (value.startswith("#") or value.startswith("data:image/png"))
 print(json.dumps({"texts": texts, "scripts": scripts, "event_attributes": events,
-                  "external_links": links, "width": root.get("width"), "images": images}))
+                  "external_links": links, "width": root.get("width"), "images": images,
+                  "circles": circles}))
 `
   );
 }
@@ -147,8 +151,11 @@ function checkSvg(facts: SvgFacts, score: string): void {
   expect(facts.scripts).toBe(0);
   expect(facts.event_attributes).toBe(0);
   expect(facts.external_links).toBe(0);
-  // The scatter's points: an embedded image at the export's resolution.
-  expect(facts.images).toBeGreaterThanOrEqual(1);
+  // The scatter's points, one vector circle each (800 samples, under the vector limit), and no
+  // image in their place.
+  expect(facts.circles).toBeGreaterThan(700);
+  expect(facts.circles).toBeLessThanOrEqual(800);
+  expect(facts.images).toBe(0);
 }
 
 function checkPdf(facts: PdfFacts, score: string): void {
@@ -284,4 +291,11 @@ print(json.dumps({"seconds": seconds, "bytes": os.path.getsize("big.pdf")}))
     `benchmark: export of a 100,000-sample Global view (M = 4, 180 mm PDF): ${timing.seconds.toFixed(2)} s, ${(timing.bytes / 1e6).toFixed(2)} MB`
   );
   expect(timing.bytes).toBeGreaterThan(10_000);
+  // Above the vector limit the points are one image at the export's dpi, under vector axes.
+  const cwd = (
+    await runPython(page, 'import os; big.export("big.svg"); print(os.getcwd())')
+  ).trim();
+  const facts = await svgFacts(path.join(cwd, 'big.svg'));
+  expect(facts.circles).toBe(0);
+  expect(facts.images).toBe(1);
 });

@@ -26,6 +26,7 @@ import type {
   GroupSummary,
   KernelKind,
   LocalHistogram,
+  PlottedPoints,
   RasterRequest,
   RasterResult,
   SampleDetail
@@ -349,7 +350,11 @@ export class ComputeEngine {
       categories: grouping ? grouping.categories : [],
       counts,
       nPlotted,
-      nUnplotted: t.nReceived - nPlotted
+      nUnplotted: t.nReceived - nPlotted,
+      points:
+        request.vectorLimit !== undefined && nPlotted <= request.vectorLimit
+          ? plottedPoints(points, group, highlight, nPlotted)
+          : undefined
     };
   }
 
@@ -404,4 +409,30 @@ function indicesToMask(indices: Int32Array, n: number): Uint8Array {
     }
   }
   return mask;
+}
+
+/** The plotted samples in index order, as an exported scatter draws them one by one. */
+function plottedPoints(
+  points: PointSet,
+  group: Int32Array | null,
+  highlight: Uint8Array | null,
+  nPlotted: number
+): PlottedPoints {
+  const out: PlottedPoints = {
+    x: new Float64Array(nPlotted),
+    y: new Float64Array(nPlotted),
+    group: new Int32Array(nPlotted),
+    faded: new Uint8Array(nPlotted)
+  };
+  let k = 0;
+  for (let i = 0; i < points.x.length; i++) {
+    if (isPlotted(points, i)) {
+      out.x[k] = points.x[i];
+      out.y[k] = points.y[i];
+      out.group[k] = group ? group[i] : -1;
+      out.faded[k] = highlight !== null && highlight[i] === 0 ? 1 : 0;
+      k++;
+    }
+  }
+  return out;
 }

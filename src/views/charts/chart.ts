@@ -46,6 +46,11 @@ export class Chart {
     return this.drawn;
   }
 
+  /** True while a draw runs for an export: a chart may then add what only a file needs. */
+  protected get exporting(): boolean {
+    return this.sink !== null;
+  }
+
   /** Each subclass's draw calls this first, with itself bound to all but its colours. */
   protected remember(redraw: (colors: ThemeColors) => Promise<void>): void {
     if (!this.sink) {

@@ -50,6 +50,27 @@ export class MatrixHeatmap extends Chart {
           )
         : [];
     const layout = baseLayout(colors, height);
+    const scale = divergingScale(config.colorscale);
+    // plotly draws heatmap cells as one embedded image; a file gets them as vector rectangles
+    // (the image is left out of the exported SVG, see export/svg.ts).
+    const shapes = this.exporting
+      ? z.flatMap((row, i) =>
+          row.map((v, j) => ({
+            type: 'rect' as const,
+            xref: 'x' as const,
+            yref: 'y' as const,
+            x0: j - 0.5 + 0.02,
+            x1: j + 0.5 - 0.02,
+            y0: i - 0.5 + 0.02,
+            y1: i + 0.5 - 0.02,
+            line: { width: 0 },
+            layer: 'below' as const,
+            fillcolor: Number.isFinite(v)
+              ? scaleColor(scale, (v / (maxAbs || 1) + 1) / 2)
+              : colors.grid
+          }))
+        )
+      : [];
     await this.react(
       [
         {
@@ -73,10 +94,27 @@ export class MatrixHeatmap extends Chart {
         ...layout,
         title: { text: plotlyText(title), font: { size: 12 } },
         annotations,
+        shapes,
         margin: { l: 90, r: 10, t: 36, b: 60 },
         xaxis: { ...axisStyle(colors), type: 'category', showgrid: false },
         yaxis: { ...axisStyle(colors), type: 'category', autorange: 'reversed', showgrid: false }
       }
     );
   }
+}
+
+/** The colour at t ∈ [0, 1] of a scale of evenly spaced '#rrggbb' stops, as plotly interpolates it. */
+export function scaleColor(scale: Array<[number, string]>, t: number): string {
+  const clamped = Math.min(1, Math.max(0, t));
+  const k = Math.min(scale.length - 2, Math.floor(clamped * (scale.length - 1)));
+  const [t0, c0] = scale[k];
+  const [t1, c1] = scale[k + 1];
+  const f = (clamped - t0) / (t1 - t0 || 1);
+  const channel = (c: string, at: number) => parseInt(c.slice(1 + 2 * at, 3 + 2 * at), 16);
+  const mixed = [0, 1, 2].map(at =>
+    Math.round(channel(c0, at) + (channel(c1, at) - channel(c0, at)) * f)
+      .toString(16)
+      .padStart(2, '0')
+  );
+  return `#${mixed.join('')}`;
 }

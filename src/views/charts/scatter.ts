@@ -169,9 +169,12 @@ export class ScatterChart extends Chart {
             width: Math.max(1, Math.round(area.w * scale)),
             height: Math.max(1, Math.round(area.h * scale)),
             xRange: ranges.x,
-            yRange: ranges.y
+            yRange: ranges.y,
+            vectorLimit: VECTOR_POINTS_LIMIT
           });
-          return pointsImage(raster, area);
+          return raster.points
+            ? pointsVector(raster, area, points.radius, drawnWith!)
+            : pointsImage(raster, area);
         }
       }
     };
@@ -385,6 +388,46 @@ function frameFigure(
       }
     }
   };
+}
+
+/**
+ * Up to this many points an exported scatter draws each one as an SVG circle (editable, exact at
+ * any zoom); above it, one image at the export's dpi, as matplotlib's rasterized=True does, so a
+ * 100,000-sample figure stays a small file that viewers open at once.
+ */
+export const VECTOR_POINTS_LIMIT = 5000;
+
+/** The plotted samples as SVG circles over the plot area, coloured as the worker colours them. */
+function pointsVector(
+  raster: RasterResult,
+  area: { w: number; h: number },
+  radius: number,
+  colors: ThemeColors
+): SVGElement {
+  const points = raster.points!;
+  const layer = document.createElementNS(SVG_NS, 'g');
+  layer.setAttribute('class', 'intershap-points');
+  const [x0, x1] = raster.xRange;
+  const [y0, y1] = raster.yRange;
+  for (let k = 0; k < points.x.length; k++) {
+    if (points.x[k] < x0 || points.x[k] > x1 || points.y[k] < y0 || points.y[k] > y1) {
+      continue; // zoomed out of view on screen, so out of the figure too
+    }
+    const circle = document.createElementNS(SVG_NS, 'circle');
+    const group = points.group[k];
+    setAttributes(circle, {
+      cx: ((points.x[k] - x0) / (x1 - x0)) * area.w,
+      cy: area.h - ((points.y[k] - y0) / (y1 - y0)) * area.h,
+      r: radius,
+      fill: group >= 0 ? OKABE_ITO[group % OKABE_ITO.length] : colors.muted
+    });
+    if (points.faded[k]) {
+      circle.setAttribute('fill-opacity', '0.25');
+    }
+    layer.append(circle);
+  }
+  layer.setAttribute('data-points', String(layer.childElementCount));
+  return layer;
 }
 
 /** The worker's points image as an SVG <image>, stretched over the plot area. */

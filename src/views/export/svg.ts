@@ -128,6 +128,11 @@ export async function composeSvg(
     const styled = restyleFigure(withTitle(figure, panel.title, letters), style, w, h);
     const url = await Plotly.toImage(styled as never, { format: 'svg', width: w, height: h });
     const panelSvg = parseSvg(url);
+    // A heatmap's cells come as vector shapes in the export (charts/heatmap.ts): drop plotly's
+    // raster copy of them.
+    for (const cells of panelSvg.querySelectorAll('g.hm image')) {
+      cells.remove();
+    }
     setAttributes(panelSvg, { x, y: top, width: w, height: h });
     if (panel.overlay) {
       const area = plotArea(styled.layout, w, h);

@@ -1,0 +1,118 @@
+"""The widget's synced ``selection`` state: a binary buffer of little-endian int32 sample indices.
+
+Part of the wire schema (``protocol.py``, ``src/protocol/messages.ts``): the browser's serializer
+writes the same bytes, and ``tests/fixtures/protocol/messages.json`` holds the examples both sides
+are tested against. Python reads and writes ``w.selection`` as a list of ints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .wire_checks import INT32_MAX, INT32_MIN, ProtocolError, describe
+
+_INT32_FORMATS = ("i", "<i", "=i")
+_RAW_FORMATS = ("B", "b", "c")
+_FORMAT_NAMES = {"d": "float64", "f": "float32", "q": "int64", "l": "int64", "h": "int16"}
+
+
+def selection_buffer(indices: Sequence[int]) -> memoryview:
+    """Encodes sample indices as the selection state travels: little-endian int32 bytes.
+
+    Args:
+        indices: Sample indices, in any order, as the user set them.
+
+    Returns:
+        A flat byte memoryview of 4 bytes per index.
+
+    Raises:
+        ProtocolError: An index does not fit an int32.
+    """
+    bad = [i for i in indices if not INT32_MIN <= int(i) <= INT32_MAX]
+    if bad:
+        raise ProtocolError(f"selection: expected int32 sample indices, got {bad[:5]}")
+    return memoryview(np.asarray(indices, dtype="<i4").reshape(-1)).cast("B")
+
+
+def decode_selection(state: Any, n_samples: int | None = None) -> list[int]:
+    """Decodes the selection state (a buffer of int32 sample indices) into a list of ints.
+
+    Args:
+        state: What came for the state: bytes, or a memoryview of bytes or of int32s.
+        n_samples: When given, every index must lie in [0, n_samples).
+
+    Returns:
+        The indices in the order they came (no sorting, no de-duplication).
+
+    Raises:
+        ProtocolError: The state is not a buffer, not int32s, or an index is out of range.
+    """
+    if not isinstance(state, (bytes, bytearray, memoryview)):
+        raise ProtocolError(
+            f"selection: expected a binary buffer of int32 sample indices, got {describe(state)}"
+        )
+    view = memoryview(state)
+    if view.format not in _INT32_FORMATS + _RAW_FORMATS:
+        dtype = _FORMAT_NAMES.get(view.format.lstrip("<>=@!"), f"format '{view.format}'")
+        raise ProtocolError(
+            f"selection: expected a binary buffer of int32 sample indices, got a {dtype} buffer"
+        )
+    if view.nbytes % 4 != 0:
+        raise ProtocolError(
+            "selection: expected a binary buffer of int32 sample indices (4 bytes each), "
+            f"got {view.nbytes} bytes"
+        )
+    indices = np.frombuffer(view.cast("B") if view.ndim != 1 or view.format != "B" else view, "<i4")
+    if n_samples is not None:
+        check_selection(indices.tolist(), n_samples)
+    return [int(i) for i in indices]
+
+
+def check_selection(indices: Sequence[int], n_samples: int) -> None:
+    """Checks that sample indices lie in [0, n_samples).
+
+    Args:
+        indices: The sample indices.
+        n_samples: The number of samples.
+
+    Raises:
+        ProtocolError: Naming the first few indices out of range.
+    """
+    bad = [int(i) for i in indices if not 0 <= int(i) < n_samples]
+    if bad:
+        raise ProtocolError(
+            f"selection: expected sample indices from 0 to {n_samples - 1}, got {bad[:5]}"
+            + (" ..." if len(bad) > 5 else "")
+        )
+
+
+def selection_to_json(indices: Sequence[int], _widget: Any = None) -> memoryview:
+    """The ipywidgets serializer of the ``selection`` trait: a list of ints to its buffer.
+
+    Args:
+        indices: The trait's value.
+        _widget: The widget (ipywidgets passes it; unused).
+
+    Returns:
+        The int32 buffer that ipywidgets sends as a binary part of the state.
+    """
+    return selection_buffer(indices)
+
+
+def selection_from_json(state: Any, _widget: Any = None) -> list[int]:
+    """The ipywidgets deserializer of the ``selection`` trait: the browser's buffer to a list.
+
+    Args:
+        state: The buffer the browser sent (a memoryview).
+        _widget: The widget (ipywidgets passes it; unused: the trait's validator checks ranges).
+
+    Returns:
+        The sample indices.
+
+    Raises:
+        ProtocolError: The state is not a buffer of int32 values.
+    """
+    return decode_selection(state)
