@@ -71,8 +71,11 @@ export async function composeSvg(
   const gap = 4 * PX_PER_MM;
   const panelWidth = (widthPx - gap * (columns - 1)) / columns;
   const lineHeight = style.fontPt * PX_PER_PT * 1.35;
-  const headerHeight =
-    content.lines.length * lineHeight + (content.lines.length ? lineHeight / 2 : 0);
+  // Header lines broken at the page width (about 0.6 em per character of DejaVu Sans).
+  const lines = content.lines.flatMap(line =>
+    wrapText(line, widthPx / (style.fontPt * PX_PER_PT * 0.6))
+  );
+  const headerHeight = lines.length ? (lines.length + 0.5) * lineHeight : 0;
   const shrink = Math.min(1, Math.max(0.55, panelWidth / SCREEN_PANEL_WIDTH_PX));
   let heights = figures.map(({ panel }) => panel.screenHeightPx * shrink * fontScale(style) ** 0.5);
   const rows = Math.ceil(figures.length / columns);
@@ -109,9 +112,6 @@ export async function composeSvg(
   const background = document.createElementNS(SVG_NS, 'rect');
   setAttributes(background, { x: 0, y: 0, width: widthPx, height: heightPx, fill: colors.paper });
   svg.append(background);
-  const lines = content.lines.flatMap(line =>
-    wrapText(line, widthPx / (style.fontPt * PX_PER_PT * 0.6))
-  );
   lines.forEach((line, k) => {
     svg.append(
       textElement(line, 0, (k + 1) * lineHeight - lineHeight * 0.25, style, colors, k === 0)
