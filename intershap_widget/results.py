@@ -100,8 +100,9 @@ class Results:
         dec = twin.decompose(self.values) if self.values is not None else None
         if dec is None:
             raise ValueError("by: these results hold no value tables to split into cohorts")
-        for group in np.unique(groups.astype(str)):
-            members = np.flatnonzero(groups.astype(str) == group)
+        names = groups.astype(str)
+        for group in np.unique(names):
+            members = np.flatnonzero(names == group)
             agg = twin.aggregate(dec, subset=members)
             low, high = twin.bootstrap_global(
                 dec, reps=BOOTSTRAP_REPS, seed=0, level=BOOTSTRAP_LEVEL, subset=members

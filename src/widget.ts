@@ -26,6 +26,18 @@ const EXPORT_VIEW_WAIT_MS = 15_000;
 /** ...and for the values still streaming in, after which it draws what it has. */
 const EXPORT_SETTLE_WAIT_MS = 600_000;
 
+/** Whether `condition` held within `timeoutMs`, checked every tenth of a second. */
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) {
+      return false;
+    }
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+  return true;
+}
+
 /** Marks a 'selection' change that came from the session itself, so it is not applied twice. */
 const FROM_SESSION = { fromSession: true };
 
@@ -177,7 +189,6 @@ export class InterSHAPModel extends DOMWidgetModel {
    * the widget's cell draws the finished figure, not the first chunk.
    */
   private async settled(): Promise<void> {
-    const deadline = performance.now() + EXPORT_SETTLE_WAIT_MS;
     const isSettled = () =>
       [...this.session.models.values()].every(m => {
         const state = m.status?.state;
@@ -188,26 +199,19 @@ export class InterSHAPModel extends DOMWidgetModel {
           state === 'done' && m.received === m.dataset.nSamples && Boolean(m.aggregate?.interval)
         );
       });
-    while (!isSettled() && performance.now() < deadline) {
-      await new Promise(resolve => setTimeout(resolve, 100));
-    }
+    await waitUntil(isSettled, EXPORT_SETTLE_WAIT_MS);
   }
 
   /** The newest view on the page; under Run All the request can come before it is drawn. */
   private async dashboardOnPage(): Promise<Dashboard> {
-    const deadline = performance.now() + EXPORT_VIEW_WAIT_MS;
-    for (;;) {
-      const shown = this.dashboards.filter(d => d.isAttached && d.node.isConnected);
-      if (shown.length > 0) {
-        return shown[shown.length - 1];
-      }
-      if (performance.now() > deadline) {
-        throw new Error(
-          'no view of this widget is on the page: display it (put `w` at the end of a cell) and export again'
-        );
-      }
-      await new Promise(resolve => setTimeout(resolve, 100));
+    const shown = () => this.dashboards.filter(d => d.isAttached && d.node.isConnected);
+    if (!(await waitUntil(() => shown().length > 0, EXPORT_VIEW_WAIT_MS))) {
+      throw new Error(
+        'no view of this widget is on the page: display it (put `w` at the end of a cell) and export again'
+      );
     }
+    const views = shown();
+    return views[views.length - 1];
   }
 
   sendMessage(message: BrowserMessage | ExportReply, buffers: ArrayBuffer[] = []): void {
