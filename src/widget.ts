@@ -20,6 +20,7 @@ import { isExportRequest, parseExportMessage } from './protocol/export';
 import type { ExportMessage, ExportReply } from './protocol/export';
 import { MODULE_NAME, MODULE_VERSION } from './version';
 import { Dashboard } from './views/dashboard';
+import { LinkedState } from './views/linkedState';
 
 /** How long an export request waits for a view of the widget to be on the page (Run All). */
 const EXPORT_VIEW_WAIT_MS = 15_000;
@@ -45,6 +46,8 @@ export class InterSHAPModel extends DOMWidgetModel {
   declare session: Session;
   /** The dashboards of this model's views on the page, newest last: exports are drawn by one. */
   declare dashboards: Dashboard[];
+  /** The tab, model and compared models every view of this widget shows. */
+  declare linked: LinkedState;
 
   defaults() {
     return {
@@ -78,6 +81,7 @@ export class InterSHAPModel extends DOMWidgetModel {
       modelId => void this.sendResults(modelId)
     );
     this.dashboards = [];
+    this.linked = new LinkedState();
     this.on('msg:custom', (content: unknown, buffers?: ArrayBuffer[] | ArrayBufferView[]) => {
       if (isExportRequest(content)) {
         void this.exportFigure(content);
@@ -255,8 +259,10 @@ export class InterSHAPView extends DOMWidgetView {
     const model = this.model as InterSHAPModel;
     // Says where the decomposition runs, for users debugging performance and for the browser tests.
     this.el.dataset.compute = model.session.compute.usesWorker ? 'worker' : 'main-thread';
-    this.panel = new Dashboard(model.session, modelId =>
-      model.sendMessage({ kind: 'cancel', modelId })
+    this.panel = new Dashboard(
+      model.session,
+      modelId => model.sendMessage({ kind: 'cancel', modelId }),
+      model.linked
     );
     model.dashboards.push(this.panel);
     // The panel is attached once the view's own node is in the document (see processLuminoMessage).

@@ -13,6 +13,7 @@ import type { ExportedFile, ExportRequest, ExportView } from './export/request';
 import { composeSvg } from './export/svg';
 import type { ExportContent } from './export/svg';
 import { GlobalView } from './globalView';
+import type { LinkedState, TabName } from './linkedState';
 import { LocalView } from './localView';
 import { themeColors } from './plotly';
 import { nextTask, Throttle, watchTheme } from './schedule';
@@ -70,15 +71,20 @@ export class Dashboard extends BoxPanel {
   private readonly throttle: Throttle;
   private readonly unsubscribe: () => void;
   private readonly unwatchTheme: () => void;
-  private activeModelId: string | null = null;
+  private readonly unlink: () => void;
   private themeVersion = 0;
   /** False while the widget is scrolled out of view. */
   private onScreen = true;
   private readonly visibility: IntersectionObserver;
 
+  /**
+   * @param linked What this dashboard shares with the widget's other views (a docked tab, the
+   *   notebook's output): the open tab, the model shown, the compared models.
+   */
   constructor(
     private readonly source: DashboardSource,
-    onCancel: (modelId: string) => void
+    onCancel: (modelId: string) => void,
+    private readonly linked: LinkedState
   ) {
     super({ direction: 'top-to-bottom', spacing: 4 });
     this.addClass('intershap-dashboard');
@@ -86,10 +92,7 @@ export class Dashboard extends BoxPanel {
     const requestDraw = () => this.throttle.flush();
 
     this.status = new StatusBar(onCancel);
-    this.picker = new ModelPicker(modelId => {
-      this.activeModelId = modelId;
-      requestDraw();
-    });
+    this.picker = new ModelPicker(modelId => linked.update({ modelId }));
     const toolbar = new Panel();
     toolbar.addClass('intershap-toolbar');
     toolbar.addWidget(this.status);
@@ -114,8 +117,16 @@ export class Dashboard extends BoxPanel {
     this.tabs.currentIndex = 0;
     this.tabs.currentChanged.connect(() => {
       this.exportMenu.showView(this.currentViewName());
+      linked.update({ tab: this.currentViewName() });
       requestDraw();
     });
+    this.unlink = linked.subscribe((choices, changed) => {
+      if (changed.has('tab')) {
+        this.showTab(choices.tab);
+      }
+      requestDraw();
+    });
+    this.showTab(linked.choices.tab);
 
     BoxPanel.setStretch(toolbar, 0);
     BoxPanel.setStretch(this.tabs, 1);
@@ -218,6 +229,16 @@ export class Dashboard extends BoxPanel {
     return { global: this.globalView, local: this.localView, cohorts: this.cohortsView }[name];
   }
 
+  private showTab(name: TabName): void {
+    if (name === 'compare') {
+      return;
+    }
+    const view = this.viewNamed(name);
+    if (this.tabs.currentWidget !== view) {
+      this.tabs.currentWidget = view;
+    }
+  }
+
   private exportContentOf(name: ExportView, dpi: number): ExportContent {
     if (name === 'global') {
       return this.globalView.exportContent(dpi);
@@ -236,11 +257,9 @@ export class Dashboard extends BoxPanel {
 
   private activeModel(): string | null {
     const ids = [...this.source.models.keys()];
-    if (this.activeModelId === null || !ids.includes(this.activeModelId)) {
-      // The first model is the default.
-      this.activeModelId = ids[0] ?? null;
-    }
-    return this.activeModelId;
+    const chosen = this.linked.choices.modelId;
+    // The first model is the default.
+    return chosen !== null && ids.includes(chosen) ? chosen : (ids[0] ?? null);
   }
 
   /**
@@ -295,6 +314,7 @@ export class Dashboard extends BoxPanel {
     this.visibility.disconnect();
     this.unsubscribe();
     this.unwatchTheme();
+    this.unlink();
     super.dispose();
   }
 }
