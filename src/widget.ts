@@ -16,6 +16,8 @@ import {
   selectionToBuffer
 } from './protocol/messages';
 import type { BrowserMessage } from './protocol/messages';
+import { COMPARED_BUFFERS, isCompareRequest, parseCompareMessage } from './protocol/compare';
+import type { CompareMessage, CompareReply } from './protocol/compare';
 import { isExportRequest, parseExportMessage } from './protocol/export';
 import type { ExportMessage, ExportReply } from './protocol/export';
 import { MODULE_NAME, MODULE_VERSION } from './version';
@@ -85,6 +87,8 @@ export class InterSHAPModel extends DOMWidgetModel {
     this.on('msg:custom', (content: unknown, buffers?: ArrayBuffer[] | ArrayBufferView[]) => {
       if (isExportRequest(content)) {
         void this.exportFigure(content);
+      } else if (isCompareRequest(content)) {
+        void this.compareModels(content, buffers ?? []);
       } else {
         this.session.receive(content, buffers ?? []);
       }
@@ -189,6 +193,70 @@ export class InterSHAPModel extends DOMWidgetModel {
   }
 
   /**
+   * Answers `w.compare(...)`: the worker compares the two models, as the Compare tab does, and
+   * the numbers go back as buffers. Every failure is answered too (the kernel is waiting).
+   */
+  private async compareModels(
+    raw: unknown,
+    buffers: ArrayBuffer[] | ArrayBufferView[]
+  ): Promise<void> {
+    let request: CompareMessage | null = null;
+    try {
+      request = parseCompareMessage(raw, buffers);
+      const { referenceId, otherId } = request;
+      const subset = request.subset ?? undefined;
+      const result = await this.session.compare(referenceId, [otherId], subset, {
+        movers: 0,
+        withLocalDelta: true
+      });
+      const bounds = await this.session.compareInterval(
+        `kernel:${request.id}`,
+        referenceId,
+        otherId,
+        subset
+      );
+      const { delta, localDelta } = result.others[0];
+      const M = Math.round(Math.sqrt(delta.matrixDelta.length));
+      const nan = (length: number) => new Float64Array(length).fill(NaN);
+      const arrays = [
+        delta.matrixDelta,
+        bounds?.matrixLow ?? nan(M * M),
+        bounds?.matrixHigh ?? nan(M * M),
+        delta.contributionDelta,
+        bounds?.contributionLow ?? nan(M),
+        bounds?.contributionHigh ?? nan(M),
+        localDelta ?? nan(result.n)
+      ];
+      const reply: CompareReply = {
+        kind: 'compared',
+        id: request.id,
+        referenceId,
+        n: result.n,
+        globalReference: nullIfNaN(delta.globalReference),
+        globalOther: nullIfNaN(delta.globalOther),
+        globalDelta: nullIfNaN(delta.globalDelta),
+        globalDeltaInterval: [
+          nullIfNaN(bounds?.globalLow ?? NaN),
+          nullIfNaN(bounds?.globalHigh ?? NaN)
+        ],
+        undefinedReps: bounds?.undefinedReps ?? 0,
+        buffers: [...COMPARED_BUFFERS]
+      };
+      this.sendMessage(
+        reply,
+        arrays.map(a => a.slice().buffer)
+      );
+    } catch (error) {
+      const id = request?.id ?? String((raw as { id?: unknown }).id ?? '');
+      this.sendMessage({
+        kind: 'compareFailed',
+        id,
+        error: error instanceof Error ? error.message : String(error)
+      });
+    }
+  }
+
+  /**
    * Until every model's stream is over and its interval computed: `w.export(...)` right after
    * the widget's cell draws the finished figure, not the first chunk.
    */
@@ -218,7 +286,10 @@ export class InterSHAPModel extends DOMWidgetModel {
     return views[views.length - 1];
   }
 
-  sendMessage(message: BrowserMessage | ExportReply, buffers: ArrayBuffer[] = []): void {
+  sendMessage(
+    message: BrowserMessage | ExportReply | CompareReply,
+    buffers: ArrayBuffer[] = []
+  ): void {
     this.send(message as never, {}, buffers);
   }
 

@@ -17,6 +17,7 @@ Parts:
 - ``weights``: the weight matrices ``W``.
 - ``per_sample``: :func:`decompose`, :func:`sii`, :func:`propagate_standard_errors`.
 - ``over_samples``: :func:`aggregate`, :func:`bootstrap_global` (SPEC §3, §4).
+- ``compare``: two models on the same samples: :func:`paired_delta`, :func:`paired_bootstrap`.
 - ``cli``: :func:`to_jsonable` and the command line.
 
 Command line::
@@ -31,6 +32,14 @@ from __future__ import annotations
 
 from ..limits import MAX_MODALITIES, MIN_MODALITIES
 from .cli import main, to_jsonable
+from .compare import (
+    PairedDelta,
+    PairedInterval,
+    mulberry32_uniform,
+    paired_bootstrap,
+    paired_delta,
+    unpaired_bootstrap,
+)
 from .over_samples import aggregate, bootstrap_global
 from .per_sample import decompose, propagate_standard_errors, sii
 from .result_types import Aggregate, Decomposition
@@ -41,12 +50,18 @@ __all__ = [
     "MIN_MODALITIES",
     "Aggregate",
     "Decomposition",
+    "PairedDelta",
+    "PairedInterval",
     "aggregate",
     "bootstrap_global",
     "decompose",
     "main",
+    "mulberry32_uniform",
+    "paired_bootstrap",
+    "paired_delta",
     "propagate_standard_errors",
     "sii",
     "to_jsonable",
+    "unpaired_bootstrap",
     "validate_values",
 ]

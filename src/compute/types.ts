@@ -5,6 +5,7 @@
  * read their results through it. Worker-side code lives in ./worker, main-thread code in ./main.
  */
 import type { Aggregate } from '../core';
+import type { PairedBounds, PairedDelta } from '../core/compare';
 
 /** Bootstrap settings of an interval (see core's BootstrapResampler). */
 export interface BootstrapSettings {
@@ -136,6 +137,41 @@ export interface RasterResult {
   points?: PlottedPoints;
 }
 
+/** A sample whose local score moves most between the reference and another model. */
+export interface Mover {
+  index: number;
+  reference: number;
+  other: number;
+  /** other − reference. */
+  delta: number;
+}
+
+/** One model against the reference, over the samples both have (and the selection, if any). */
+export interface ModelDelta {
+  modelId: string;
+  /** The other model's aggregate over the compared samples. */
+  aggregate: Aggregate;
+  /** other − reference: global score, mean Φ, contributions. */
+  delta: PairedDelta;
+  /** The samples with the largest |Δ local score|, largest first. */
+  movers: Mover[];
+  /** Per compared sample, in `samples` order (only when the request asked for it). */
+  localDelta?: Float64Array;
+}
+
+/** The reference model against each other model on the same samples. */
+export interface ComparisonResult {
+  referenceId: string;
+  /** The reference's aggregate over the compared samples. */
+  reference: Aggregate;
+  others: ModelDelta[];
+  /** Samples compared: those both models have, within the subset. */
+  n: number;
+}
+
+/** The paired bootstrap bounds of every Δ, for one model against the reference. */
+export type PairedIntervals = PairedBounds;
+
 export interface GroupSummary {
   code: number;
   members: Int32Array;
@@ -164,10 +200,28 @@ export type ComputeRequest =
     }
   | { op: 'sample'; modelId: string; index: number }
   | { op: 'locals'; modelId: string }
-  | { op: 'select'; modelId: string; region: Region }
-  | { op: 'nearest'; modelId: string; query: NearestQuery }
+  | { op: 'select'; modelId: string; region: Region; pairedWith?: string }
+  | { op: 'nearest'; modelId: string; query: NearestQuery; pairedWith?: string }
   | { op: 'histogram'; modelId: string; bins: number; selection: Int32Array | null }
-  | { op: 'raster'; modelId: string; request: RasterRequest }
+  /** pairedWith: the points are (local score under modelId, local score under pairedWith). */
+  | { op: 'raster'; modelId: string; request: RasterRequest; pairedWith?: string }
+  | {
+      op: 'compare';
+      referenceId: string;
+      otherIds: string[];
+      /** Sample indices (repeats count again); undefined: every sample. */
+      subset?: Int32Array;
+      movers: number;
+      withLocalDelta?: boolean;
+    }
+  | {
+      op: 'compareInterval';
+      key: string;
+      referenceId: string;
+      otherId: string;
+      subset?: Int32Array;
+      bootstrap: BootstrapSettings;
+    }
   | { op: 'groups'; modelId: string; grouping: GroupingSpec };
 
 /** 'simd': WebAssembly SIMD on tables in WebAssembly memory; 'javascript': the compiled kernels. */
@@ -185,4 +239,6 @@ export interface WorkerReply {
   ok: boolean;
   result?: unknown;
   error?: string;
+  /** Milliseconds from the request's start in the worker to its reply. */
+  ms?: number;
 }

@@ -140,7 +140,8 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
 }
 
-function checkOptions(reps: number, seed: number, level: number): void {
+/** Throws a RangeError naming the first of `reps`, `seed` and `level` that is out of range. */
+export function checkOptions(reps: number, seed: number, level: number): void {
   if (!Number.isInteger(reps) || reps < 1) {
     throw new RangeError(`options.reps: expected a positive integer, got ${describe(reps)}`);
   }

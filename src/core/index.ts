@@ -12,6 +12,8 @@ export { aggregateOfSums, allocateSums, meanAbsoluteOrderMass } from './sums';
 export type { Aggregate, Subset } from './aggregate';
 export { bootstrapGlobal, quantile } from './bootstrap';
 export type { BootstrapInterval, BootstrapOptions } from './bootstrap';
+export { localDeltas, pairedBootstrap, PairedBootstrapResampler, pairedDelta } from './compare';
+export type { PairedBounds, PairedDelta } from './compare';
 export { sii, kSii, bernoulliNumbers } from './interactions';
 export { propagateStandardErrors } from './uncertainty';
 export type { StandardErrors } from './uncertainty';

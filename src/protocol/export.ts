@@ -6,7 +6,7 @@
 import { checkObject, field, isCount, isFiniteNumber, isString } from './messages';
 import type { Json } from './messages';
 
-export const EXPORT_VIEWS = ['global', 'local', 'cohorts'] as const;
+export const EXPORT_VIEWS = ['global', 'local', 'cohorts', 'compare'] as const;
 export const EXPORT_FORMATS = ['svg', 'pdf', 'png'] as const;
 export const EXPORT_THEMES = ['paper', 'screen'] as const;
 

@@ -5,6 +5,7 @@
  */
 import { BoxPanel, Panel, TabPanel, Widget } from '@lumino/widgets';
 import { CohortsView } from './cohortsView';
+import { CompareView } from './compareView';
 import { control } from './dom';
 import { encodeFigure, MIME_TYPES } from './export/files';
 import { ExportMenu } from './export/menu';
@@ -68,6 +69,7 @@ export class Dashboard extends BoxPanel {
   private readonly globalView: GlobalView;
   private readonly localView: LocalView;
   private readonly cohortsView: CohortsView;
+  private readonly compareView: CompareView;
   private readonly throttle: Throttle;
   private readonly unsubscribe: () => void;
   private readonly unwatchTheme: () => void;
@@ -107,8 +109,19 @@ export class Dashboard extends BoxPanel {
       openSample: index => this.openSample(index),
       requestDraw
     });
-    this.localView = new LocalView({ requestDraw });
+    this.localView = new LocalView({
+      requestDraw,
+      closePair: () => linked.update({ pairedModelId: null })
+    });
     this.cohortsView = new CohortsView(requestDraw);
+    this.compareView = new CompareView({
+      linked,
+      requestDraw,
+      openPair: (index, referenceId, otherId) => {
+        linked.update({ modelId: referenceId, pairedModelId: otherId });
+        this.openSample(index);
+      }
+    });
     this.tabs = new TabPanel();
     this.tabs.addClass('intershap-tabs');
     this.tabs.addWidget(this.globalView);
@@ -156,7 +169,7 @@ export class Dashboard extends BoxPanel {
   /** Shows one sample in the local view (a click on a point, anywhere). */
   openSample(index: number): void {
     this.localView.showSample(index);
-    this.tabs.currentWidget = this.localView;
+    this.linked.update({ tab: 'local' });
     this.throttle.flush();
   }
 
@@ -225,34 +238,56 @@ export class Dashboard extends BoxPanel {
     this.localView.showSample(index);
   }
 
-  private viewNamed(name: ExportView): Widget & DashboardView {
-    return { global: this.globalView, local: this.localView, cohorts: this.cohortsView }[name];
+  private viewNamed(name: TabName): Widget & DashboardView {
+    return {
+      global: this.globalView,
+      local: this.localView,
+      cohorts: this.cohortsView,
+      compare: this.compareView
+    }[name];
   }
 
   private showTab(name: TabName): void {
-    if (name === 'compare') {
+    const view = this.viewNamed(name);
+    if (view === this.compareView) {
+      this.syncCompareTab();
+    }
+    if (!this.tabs.widgets.includes(view)) {
       return;
     }
-    const view = this.viewNamed(name);
     if (this.tabs.currentWidget !== view) {
       this.tabs.currentWidget = view;
     }
   }
 
   private exportContentOf(name: ExportView, dpi: number): ExportContent {
-    if (name === 'global') {
-      return this.globalView.exportContent(dpi);
+    switch (name) {
+      case 'global':
+        return this.globalView.exportContent(dpi);
+      case 'local':
+        return this.localView.exportContent();
+      case 'cohorts':
+        return this.cohortsView.exportContent();
+      case 'compare':
+        return this.compareView.exportContent(dpi);
     }
-    return name === 'local' ? this.localView.exportContent() : this.cohortsView.exportContent();
   }
 
   private currentViewName(): ExportView {
     const current = this.tabs.currentWidget;
-    return current === this.localView
-      ? 'local'
-      : current === this.cohortsView
-        ? 'cohorts'
-        : 'global';
+    const names: ExportView[] = ['local', 'cohorts', 'compare'];
+    return names.find(name => this.viewNamed(name) === current) ?? 'global';
+  }
+
+  /** The Compare tab is there while the widget holds two or more models. */
+  private syncCompareTab(): void {
+    const wanted = this.source.models.size >= 2;
+    const shown = this.tabs.widgets.includes(this.compareView);
+    if (wanted && !shown) {
+      this.tabs.addWidget(this.compareView);
+    } else if (!wanted && shown) {
+      this.compareView.parent = null;
+    }
   }
 
   private activeModel(): string | null {
@@ -260,6 +295,12 @@ export class Dashboard extends BoxPanel {
     const chosen = this.linked.choices.modelId;
     // The first model is the default.
     return chosen !== null && ids.includes(chosen) ? chosen : (ids[0] ?? null);
+  }
+
+  /** The model the Local tab shows beside `modelId`, if one was opened from Compare. */
+  private pairedModel(modelId: string): string | null {
+    const paired = this.linked.choices.pairedModelId;
+    return paired !== null && paired !== modelId && this.source.models.has(paired) ? paired : null;
   }
 
   /**
@@ -277,6 +318,10 @@ export class Dashboard extends BoxPanel {
       return;
     }
     this.picker.render(this.source, modelId);
+    this.syncCompareTab();
+    if (this.tabs.currentWidget !== this.viewNamed(this.linked.choices.tab)) {
+      this.showTab(this.linked.choices.tab);
+    }
     const view = this.tabs.currentWidget as (Widget & DashboardView) | null;
     if (!view || !this.isVisible) {
       return;
@@ -289,7 +334,8 @@ export class Dashboard extends BoxPanel {
       model: this.source.models.get(modelId)!,
       colors: themeColors(this.node),
       themeVersion: this.themeVersion,
-      drawCharts: this.onScreen || !this.streaming()
+      drawCharts: this.onScreen || !this.streaming(),
+      pairedModelId: this.pairedModel(modelId)
     });
     const took = performance.now() - start;
     this.throttle.intervalMs = Math.min(

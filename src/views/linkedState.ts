@@ -16,6 +16,8 @@ export interface LinkedChoices {
   referenceId: string | null;
   /** The models compared against it; empty: every other model. */
   otherIds: string[];
+  /** A model the Local tab shows beside the model shown (opened from Compare); null: none. */
+  pairedModelId: string | null;
 }
 
 export type LinkedListener = (
@@ -28,7 +30,8 @@ export class LinkedState {
     tab: 'global',
     modelId: null,
     referenceId: null,
-    otherIds: []
+    otherIds: [],
+    pairedModelId: null
   };
   private readonly listeners = new Set<LinkedListener>();
 

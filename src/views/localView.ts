@@ -16,6 +16,8 @@ import type { DashboardView, DrawContext } from './types';
 
 export interface LocalLinks {
   requestDraw(): void;
+  /** Stops showing a second model beside the first. */
+  closePair(): void;
 }
 
 export class LocalView extends Widget implements DashboardView {
@@ -26,6 +28,11 @@ export class LocalView extends Widget implements DashboardView {
   private readonly body: HTMLElement;
   private readonly heatmap = new MatrixHeatmap('intershap-local-heatmap');
   private readonly waterfall = new WaterfallChart();
+  /** The same sample under a second model, beside the first (opened from the Compare tab). */
+  private readonly pairBox: HTMLElement;
+  private readonly pairTitle: HTMLElement;
+  private readonly pairHeatmap = new MatrixHeatmap('intershap-local-heatmap-paired');
+  private readonly pairWaterfall = new WaterfallChart('intershap-waterfall-paired');
   private readonly table: HTMLTableElement;
   private index: number | null = null;
   private drawnKey = '';
@@ -69,7 +76,18 @@ export class LocalView extends Widget implements DashboardView {
     this.table = element('table', 'intershap-value-table');
     const grid = element('div', 'intershap-local-grid');
     grid.append(this.heatmap.node, this.waterfall.node);
-    this.body.append(grid, this.table);
+    this.pairTitle = element('span', 'intershap-local-pair-title');
+    const closePair = element('button', 'intershap-local-close-pair jp-mod-styled', 'Close');
+    closePair.title = 'Show one model only';
+    closePair.addEventListener('click', () => links.closePair());
+    const pairHeader = element('div', 'intershap-local-pair-header');
+    pairHeader.append(this.pairTitle, ' ', closePair);
+    const pairGrid = element('div', 'intershap-local-grid');
+    pairGrid.append(this.pairHeatmap.node, this.pairWaterfall.node);
+    this.pairBox = element('div', 'intershap-local-pair');
+    this.pairBox.append(pairHeader, pairGrid);
+    this.pairBox.hidden = true;
+    this.body.append(grid, this.pairBox, this.table);
     this.body.hidden = true;
     this.node.append(header, this.facts, this.empty, this.body);
   }
@@ -101,7 +119,9 @@ export class LocalView extends Widget implements DashboardView {
       return;
     }
     this.indexInput.value = String(index);
-    const key = `${modelId}|${index}|${model.version}|${context.themeVersion}`;
+    const paired = context.pairedModelId ?? null;
+    const pairedVersion = paired ? context.source.models.get(paired)?.version : '';
+    const key = `${modelId}|${index}|${model.version}|${context.themeVersion}|${paired}|${pairedVersion}`;
     if (key === this.drawnKey || !context.drawCharts) {
       return;
     }
@@ -127,7 +147,43 @@ export class LocalView extends Widget implements DashboardView {
     );
     await nextTask();
     await this.waterfall.draw(detail.waterfall, names, context.colors, 320);
+    await this.renderPair(context, paired, index);
     this.drawnKey = key;
+  }
+
+  /** The same sample under the paired model: its Φ (on the first's colour scale) and waterfall. */
+  private async renderPair(context: DrawContext, paired: string | null, index: number) {
+    const pairedModel = paired ? context.source.models.get(paired) : undefined;
+    this.pairBox.hidden = !pairedModel;
+    if (!pairedModel || !paired) {
+      return;
+    }
+    const first = context.model.dataset.label;
+    const label = pairedModel.dataset.label;
+    let detail: SampleDetail;
+    try {
+      detail = await context.source.sample(paired, index);
+    } catch {
+      this.pairTitle.textContent = `Sample ${index} has not been computed for ${label} yet.`;
+      return;
+    }
+    this.pairTitle.textContent = `Beside ${first}: ${label}, local InterSHAP ${formatNumber(detail.local)}, prediction ${formatNumber(detail.prediction)}`;
+    this.pairTitle.dataset.local = String(detail.local);
+    await nextTask();
+    await this.pairHeatmap.draw(
+      context.model.dataset.names,
+      detail.matrix,
+      `Φ of sample ${index}, ${label}`,
+      context.colors,
+      320
+    );
+    await nextTask();
+    await this.pairWaterfall.draw(
+      detail.waterfall,
+      context.model.dataset.names,
+      context.colors,
+      320
+    );
   }
 
   /** What an export of this view holds: the sample's facts as shown, its Φ and its waterfall. */
@@ -195,8 +251,9 @@ export class LocalView extends Widget implements DashboardView {
   }
 
   dispose(): void {
-    this.heatmap.dispose();
-    this.waterfall.dispose();
+    for (const chart of [this.heatmap, this.waterfall, this.pairHeatmap, this.pairWaterfall]) {
+      chart.dispose();
+    }
     super.dispose();
   }
 }

@@ -4,8 +4,10 @@
  * and the views import only types from src/compute.
  */
 import type {
+  ComparisonResult,
   LocalHistogram,
   NearestQuery,
+  PairedIntervals,
   RasterRequest,
   RasterResult,
   Region,
@@ -27,9 +29,17 @@ export interface DashboardSource {
   readonly error: string | null;
   subscribe(listener: () => void): () => void;
   setSelection(indices: Int32Array | null, origin: SelectionOrigin): void;
-  selectRegion(modelId: string, region: Region): Promise<Int32Array>;
-  raster(modelId: string, request: RasterRequest): Promise<RasterResult>;
-  nearest(modelId: string, query: NearestQuery): Promise<number>;
+  /** `pairedWith`: in the paired plane (local score under modelId, under pairedWith). */
+  selectRegion(modelId: string, region: Region, pairedWith?: string): Promise<Int32Array>;
+  raster(modelId: string, request: RasterRequest, pairedWith?: string): Promise<RasterResult>;
+  nearest(modelId: string, query: NearestQuery, pairedWith?: string): Promise<number>;
+  compare(referenceId: string, otherIds: string[], subset?: Int32Array): Promise<ComparisonResult>;
+  compareInterval(
+    slot: string,
+    referenceId: string,
+    otherId: string,
+    subset?: Int32Array
+  ): Promise<PairedIntervals | null>;
   histogram(modelId: string, bins: number): Promise<LocalHistogram>;
   sample(modelId: string, index: number): Promise<SampleDetail>;
   groupings(modelId: string): GroupingOption[];
@@ -54,6 +64,8 @@ export interface DrawContext {
   themeVersion: number;
   /** False for a widget scrolled out of view while values stream in: text only, charts later. */
   drawCharts: boolean;
+  /** A second model shown beside `model` (the Local tab, opened from Compare), or null. */
+  pairedModelId?: string | null;
 }
 
 /** A tab of the dashboard. */

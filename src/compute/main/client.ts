@@ -6,12 +6,14 @@
 import type {
   AggregateResult,
   BootstrapSettings,
+  ComparisonResult,
   ComputeRequest,
   GroupingSpec,
   GroupSummary,
   KernelKind,
   LocalHistogram,
   NearestQuery,
+  PairedIntervals,
   RasterRequest,
   RasterResult,
   Region,
@@ -30,7 +32,11 @@ export interface ChunkExtras {
   predictedClass?: Float64Array;
 }
 
-type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+type Pending = {
+  op: ComputeRequest['op'];
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+};
 
 export class ComputeClient {
   private worker: Worker | null = null;
@@ -107,21 +113,56 @@ export class ComputeClient {
     } | null>;
   }
 
-  select(modelId: string, region: Region): Promise<Int32Array> {
-    return this.request({ op: 'select', modelId, region }) as Promise<Int32Array>;
+  /** `pairedWith`: in the paired plane (local score under modelId, under pairedWith). */
+  select(modelId: string, region: Region, pairedWith?: string): Promise<Int32Array> {
+    return this.request({ op: 'select', modelId, region, pairedWith }) as Promise<Int32Array>;
   }
 
   /** The plotted sample nearest to a click, or -1. */
-  nearest(modelId: string, query: NearestQuery): Promise<number> {
-    return this.request({ op: 'nearest', modelId, query }) as Promise<number>;
+  nearest(modelId: string, query: NearestQuery, pairedWith?: string): Promise<number> {
+    return this.request({ op: 'nearest', modelId, query, pairedWith }) as Promise<number>;
   }
 
   histogram(modelId: string, bins: number, selection: Int32Array | null): Promise<LocalHistogram> {
     return this.request({ op: 'histogram', modelId, bins, selection }) as Promise<LocalHistogram>;
   }
 
-  raster(modelId: string, request: RasterRequest): Promise<RasterResult> {
-    return this.request({ op: 'raster', modelId, request }) as Promise<RasterResult>;
+  raster(modelId: string, request: RasterRequest, pairedWith?: string): Promise<RasterResult> {
+    return this.request({ op: 'raster', modelId, request, pairedWith }) as Promise<RasterResult>;
+  }
+
+  /** The reference against each other model (no intervals: see compareInterval). */
+  compare(
+    referenceId: string,
+    otherIds: string[],
+    subset: Int32Array | undefined,
+    options: { movers: number; withLocalDelta?: boolean }
+  ): Promise<ComparisonResult> {
+    return this.request({
+      op: 'compare',
+      referenceId,
+      otherIds,
+      subset,
+      ...options
+    }) as Promise<ComparisonResult>;
+  }
+
+  /** The paired bootstrap bounds of every Δ; null when superseded by a newer job of that key. */
+  compareInterval(
+    key: string,
+    referenceId: string,
+    otherId: string,
+    subset: Int32Array | undefined,
+    bootstrap: BootstrapSettings
+  ): Promise<PairedIntervals | null> {
+    return this.request({
+      op: 'compareInterval',
+      key,
+      referenceId,
+      otherId,
+      subset,
+      bootstrap
+    }) as Promise<PairedIntervals | null>;
   }
 
   groups(
@@ -155,7 +196,7 @@ export class ComputeClient {
     }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { op: request.op, resolve, reject });
       const message: WorkerRequest = { id, request };
       this.worker!.postMessage(message, transfer);
     });
@@ -167,6 +208,14 @@ export class ComputeClient {
       return;
     }
     this.pending.delete(data.id);
+    if (data.ms !== undefined) {
+      // The worker's time for each request, on the page's timeline as "intershap-worker:<op>", so
+      // performance tools (and the browser tests) see what a brush costs the worker.
+      performance.measure(`intershap-worker:${entry.op}`, {
+        start: Math.max(0, performance.now() - data.ms),
+        duration: data.ms
+      });
+    }
     if (data.ok) {
       entry.resolve(data.result);
     } else {

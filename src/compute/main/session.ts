@@ -15,11 +15,13 @@ import type {
 } from '../../protocol/messages';
 import type {
   AggregateResult,
+  ComparisonResult,
   GroupingSpec,
   GroupSummary,
   KernelKind,
   LocalHistogram,
   NearestQuery,
+  PairedIntervals,
   RasterRequest,
   RasterResult,
   Region,
@@ -81,8 +83,15 @@ type MessageHandlers = {
 /** Who changed the selection: the views (a brush, a cohort) or Python (`w.selection = ...`). */
 export type SelectionOrigin = 'view' | 'kernel';
 
-/** Bootstrap settings for the global score's interval. */
+/**
+ * Bootstrap settings for every interval. Seed 0 is also the numpy twin's, and the paired bootstrap
+ * of a comparison draws the same samples on both sides (core/compare.ts), so `w.compare()` gives
+ * the same interval with or without a browser.
+ */
 export const BOOTSTRAP = { reps: 1000, seed: 0, level: 0.95 };
+
+/** How many samples whose local score moves most a comparison lists. */
+export const COMPARE_MOVERS = 10;
 
 const LABEL_GROUPING = 'label';
 const PREDICTED_GROUPING = 'predictedClass';
@@ -350,20 +359,66 @@ export class Session {
     this.notify();
   }
 
-  /** The samples of one model inside a brushed region. */
-  selectRegion(modelId: string, region: Region): Promise<Int32Array> {
-    return this.compute.select(modelId, region);
+  /**
+   * The samples inside a brushed region of one model's scatter, or, `pairedWith` another model,
+   * of the paired scatter (local score under modelId against local score under pairedWith).
+   */
+  selectRegion(modelId: string, region: Region, pairedWith?: string): Promise<Int32Array> {
+    return this.compute.select(modelId, region, pairedWith);
   }
 
   // ------------------------------------------------------------------------------------------
   // Per-sample results for the views (computed by the engine)
 
-  raster(modelId: string, request: RasterRequest): Promise<RasterResult> {
-    return this.compute.raster(modelId, request);
+  raster(modelId: string, request: RasterRequest, pairedWith?: string): Promise<RasterResult> {
+    return this.compute.raster(modelId, request, pairedWith);
   }
 
-  nearest(modelId: string, query: NearestQuery): Promise<number> {
-    return this.compute.nearest(modelId, query);
+  nearest(modelId: string, query: NearestQuery, pairedWith?: string): Promise<number> {
+    return this.compute.nearest(modelId, query, pairedWith);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Comparison of models on the same samples
+
+  /**
+   * The reference against each other model over `subset` (every sample when undefined), after
+   * every chunk already received is stored: a comparison never misses a sample that arrived.
+   */
+  compare(
+    referenceId: string,
+    otherIds: string[],
+    subset?: Int32Array,
+    options: { movers: number; withLocalDelta?: boolean } = { movers: COMPARE_MOVERS }
+  ): Promise<ComparisonResult> {
+    return this.inOrder(() => this.compute.compare(referenceId, otherIds, subset, options));
+  }
+
+  /**
+   * The paired bootstrap bounds of every Δ of one model against the reference, outside the
+   * request queue like every interval (it takes seconds at 100,000 samples). A newer request for
+   * the same slot supersedes an older one, which then resolves null.
+   */
+  compareInterval(
+    slot: string,
+    referenceId: string,
+    otherId: string,
+    subset?: Int32Array
+  ): Promise<PairedIntervals | null> {
+    return this.compute.compareInterval(
+      `compare:${slot}:${referenceId}:${otherId}`,
+      referenceId,
+      otherId,
+      subset,
+      BOOTSTRAP
+    );
+  }
+
+  /** Like enqueue, but the task's own result or error comes back to the caller. */
+  private inOrder<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   histogram(modelId: string, bins: number): Promise<LocalHistogram> {

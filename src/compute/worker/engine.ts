@@ -18,14 +18,19 @@ import {
 } from '../../core';
 import type { PerSample } from '../../core';
 import { BootstrapResampler } from '../../core/bootstrap';
+import { aggregateDelta, localDeltas, PairedBootstrapResampler } from '../../core/compare';
+import type { PairedBounds } from '../../core/compare';
 import type {
   AggregateResult,
   BootstrapSettings,
+  ComparisonResult,
   ComputeRequest,
   GroupingSpec,
   GroupSummary,
   KernelKind,
   LocalHistogram,
+  ModelDelta,
+  Mover,
   PlottedPoints,
   RasterRequest,
   RasterResult,
@@ -113,13 +118,17 @@ export class ComputeEngine {
       case 'locals':
         return this.tables(req.modelId).per.local.slice();
       case 'select':
-        return selectRegion(this.pointSet(req.modelId), req.region);
+        return selectRegion(this.pointSet(req.modelId, req.pairedWith), req.region);
       case 'nearest':
-        return nearestSample(this.pointSet(req.modelId), req.query);
+        return nearestSample(this.pointSet(req.modelId, req.pairedWith), req.query);
       case 'histogram':
         return this.histogram(req.modelId, req.bins, req.selection);
       case 'raster':
-        return this.raster(req.modelId, req.request);
+        return this.raster(req.modelId, req.request, req.pairedWith);
+      case 'compare':
+        return this.compare(req);
+      case 'compareInterval':
+        return this.compareInterval(req);
       case 'groups':
         return this.groups(req.modelId, req.grouping);
     }
@@ -140,9 +149,118 @@ export class ComputeEngine {
     return t.nReceived === t.nSamples ? null : t.received;
   }
 
-  private pointSet(modelId: string): PointSet {
+  /**
+   * The scatter's points: (prediction, local score) of one model, or, paired with another model,
+   * (local score under `modelId`, local score under `pairedWith`) over the samples both have.
+   */
+  private pointSet(modelId: string, pairedWith?: string): PointSet {
     const t = this.tables(modelId);
-    return { x: t.points.x, y: t.points.y, received: this.receivedMask(t) };
+    if (pairedWith === undefined) {
+      return { x: t.points.x, y: t.points.y, received: this.receivedMask(t) };
+    }
+    const other = this.pairedTables(t, pairedWith);
+    return { x: t.per.local, y: other.per.local, received: this.receivedByBoth(t, other) };
+  }
+
+  /** Another model's tables, refused unless its samples and modalities are the reference's. */
+  private pairedTables(reference: ModelTables, otherId: string): ModelTables {
+    const other = this.tables(otherId);
+    if (other.nSamples !== reference.nSamples || other.M !== reference.M) {
+      throw new Error(
+        `compare: expected '${otherId}' to have the reference's ${reference.nSamples} samples and M = ${reference.M}, got ${other.nSamples} samples and M = ${other.M}`
+      );
+    }
+    return other;
+  }
+
+  /** Non-zero where both models have the sample; null once both have every sample. */
+  private receivedByBoth(a: ModelTables, b: ModelTables): Uint8Array | null {
+    const ra = this.receivedMask(a);
+    const rb = this.receivedMask(b);
+    if (ra === null || rb === null) {
+      return ra ?? rb;
+    }
+    return ra.map((r, i) => r & rb[i]);
+  }
+
+  /** The subset (every sample when undefined) restricted to the samples both models have. */
+  private pairedSubset(
+    a: ModelTables,
+    b: ModelTables,
+    subset: Int32Array | undefined
+  ): Int32Array | undefined {
+    const both = this.receivedByBoth(a, b);
+    if (both === null) {
+      return subset;
+    }
+    return subset === undefined ? maskToIndices(both) : subset.filter(i => both[i] !== 0);
+  }
+
+  /**
+   * The reference against each other model: aggregates, every Δ (other − reference) and the
+   * samples that move most, over the samples all of them have within the subset. No intervals:
+   * those take seconds, and come in slices from compareInterval.
+   */
+  private compare(req: Extract<ComputeRequest, { op: 'compare' }>): ComparisonResult {
+    const reference = this.tables(req.referenceId);
+    const others = req.otherIds.map(id => this.pairedTables(reference, id));
+    let subset = req.subset;
+    for (const other of others) {
+      subset = this.pairedSubset(reference, other, subset);
+    }
+    const referenceAggregate = aggregate(reference.per, subset);
+    const compared: ModelDelta[] = others.map((other, k) => {
+      const local = localDeltas(reference.per, other.per, subset);
+      const otherAggregate = aggregate(other.per, subset);
+      return {
+        modelId: req.otherIds[k],
+        aggregate: otherAggregate,
+        delta: aggregateDelta(referenceAggregate, otherAggregate),
+        movers: largestMoves(local, subset, reference.per.local, other.per.local, req.movers),
+        localDelta: req.withLocalDelta ? local : undefined
+      };
+    });
+    return {
+      referenceId: req.referenceId,
+      reference: referenceAggregate,
+      others: compared,
+      n: referenceAggregate.n
+    };
+  }
+
+  /** The paired bootstrap of every Δ, in slices like `interval`; null when superseded. */
+  private async compareInterval(
+    req: Extract<ComputeRequest, { op: 'compareInterval' }>
+  ): Promise<PairedBounds | null> {
+    const reference = this.tables(req.referenceId);
+    const other = this.pairedTables(reference, req.otherId);
+    const subset = this.pairedSubset(reference, other, req.subset);
+    const resampler = new PairedBootstrapResampler(reference.per, other.per, subset, req.bootstrap);
+    if (resampler.count < 2) {
+      this.intervalJobs.delete(req.key);
+      return null;
+    }
+    return (await this.inSlices(req.key, resampler)) ? resampler.result() : null;
+  }
+
+  /**
+   * Steps a resampler to the end, yielding to other requests between slices. False when a newer
+   * job with the same key superseded this one (its result is then not wanted).
+   */
+  private async inSlices(
+    key: string,
+    resampler: { step(budget: number): boolean }
+  ): Promise<boolean> {
+    const token = {};
+    this.intervalJobs.set(key, token);
+    while (!resampler.step(BOOTSTRAP_SLICE_DRAWS)) {
+      await nextTask();
+      if (this.intervalJobs.get(key) !== token) {
+        return false;
+      }
+    }
+    this.intervalJobs.delete(key);
+    return true;
   }
 
   /** Decomposes one streamed chunk and writes it into the model's arrays at its offset. */
@@ -248,20 +366,15 @@ export class ComputeEngine {
     bootstrap: BootstrapSettings
   ): Promise<{ low: number; high: number } | null> {
     const t = this.tables(modelId);
-    const token = {};
-    this.intervalJobs.set(key, token);
     const resampler = new BootstrapResampler(t.per, this.effectiveSubset(t, subset), bootstrap);
     if (resampler.count < 2) {
+      // A newer request with this key supersedes any older job still running.
       this.intervalJobs.delete(key);
       return null;
     }
-    while (!resampler.step(BOOTSTRAP_SLICE_DRAWS)) {
-      await nextTask();
-      if (this.intervalJobs.get(key) !== token) {
-        return null;
-      }
+    if (!(await this.inSlices(key, resampler))) {
+      return null;
     }
-    this.intervalJobs.delete(key);
     const { low, high } = resampler.result();
     return { low, high };
   }
@@ -305,9 +418,9 @@ export class ComputeEngine {
     return codes.some(Number.isFinite) ? codes : null;
   }
 
-  private raster(modelId: string, request: RasterRequest): RasterResult {
+  private raster(modelId: string, request: RasterRequest, pairedWith?: string): RasterResult {
     const t = this.tables(modelId);
-    const points = this.pointSet(modelId);
+    const points = this.pointSet(modelId, pairedWith);
     const ranges = dataRanges(points);
     const xRange = request.xRange ?? ranges.x;
     const yRange = request.yRange ?? ranges.y;
@@ -387,6 +500,42 @@ export class ComputeEngine {
       }))
     };
   }
+}
+
+/**
+ * The `count` compared samples whose local score moves most (|Δ|, largest first); samples with an
+ * undefined local score under either model have no Δ and are left out.
+ */
+function largestMoves(
+  localDelta: Float64Array,
+  subset: Int32Array | undefined,
+  referenceLocal: Float64Array,
+  otherLocal: Float64Array,
+  count: number
+): Mover[] {
+  const best: Array<{ at: number; size: number }> = [];
+  for (let r = 0; count > 0 && r < localDelta.length; r++) {
+    const size = Math.abs(localDelta[r]);
+    // A short sorted list beats sorting every sample: count is about ten, N up to a million.
+    if (!(size === size) || (best.length === count && size <= best[count - 1].size)) {
+      continue;
+    }
+    let k = best.length < count ? best.length : count - 1;
+    best[k] = { at: r, size };
+    for (; k > 0 && best[k - 1].size < size; k--) {
+      [best[k - 1], best[k]] = [best[k], best[k - 1]];
+    }
+  }
+  const seen = new Set<number>();
+  return best
+    .map(({ at }) => (subset === undefined ? at : subset[at]))
+    .filter(index => !seen.has(index) && seen.add(index) !== undefined)
+    .map(index => ({
+      index,
+      reference: referenceLocal[index],
+      other: otherLocal[index],
+      delta: otherLocal[index] - referenceLocal[index]
+    }));
 }
 
 /** Per-sample group index (-1 for samples in no group) from the groups' member lists. */

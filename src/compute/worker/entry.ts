@@ -20,9 +20,10 @@ function transferables(result: unknown): Transferable[] {
 
 scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   const { id, request } = event.data;
+  const start = performance.now();
   try {
     const result = await engine.handle(request);
-    const reply: WorkerReply = { id, ok: true, result };
+    const reply: WorkerReply = { id, ok: true, result, ms: performance.now() - start };
     scope.postMessage(reply, transferables(result));
   } catch (error) {
     const reply: WorkerReply = {

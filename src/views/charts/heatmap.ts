@@ -19,10 +19,12 @@ export class MatrixHeatmap extends Chart {
     title: string,
     colors: ThemeColors,
     height = 320,
-    cellLabels: CellLabels = 'annotations'
+    cellLabels: CellLabels = 'annotations',
+    /** The colour scale's end, |value|; by default the matrix's own largest |value|. */
+    scaleMax?: number
   ): Promise<void> {
     // An export always writes the cell values as text annotations.
-    this.remember(c => this.draw(names, matrix, title, c, height, 'annotations'));
+    this.remember(c => this.draw(names, matrix, title, c, height, 'annotations', scaleMax));
     const M = names.length;
     const labels = names.map(plotlyText);
     const z: number[][] = [];
@@ -34,6 +36,8 @@ export class MatrixHeatmap extends Chart {
         maxAbs = Number.isFinite(v) ? Math.max(maxAbs, Math.abs(v)) : maxAbs;
       }
     }
+    // Heatmaps side by side share one scale, so a colour means the same value in each.
+    maxAbs = scaleMax !== undefined && scaleMax > 0 ? scaleMax : maxAbs;
     const text = z.map(row => row.map(v => formatNumber(v)));
     // The scale's ends are dark and its middle near white, whatever the theme: pick the text
     // colour from the cell, not from the theme.

@@ -36,6 +36,23 @@ const HIT_RADIUS_PX = 6;
 const CLICK_SLOP_PX = 4;
 const MARGIN = { l: 56, r: 12, t: 32, b: 42 };
 
+/** What the scatter plots: its title, its y axis, and whether the line y = x is drawn. */
+export interface ScatterPlane {
+  /** The chart's name in an export ('scatter' in the global view). */
+  name: string;
+  title: string;
+  yTitle: string;
+  diagonal: boolean;
+}
+
+/** The global view's plane: each sample's local score against its prediction. */
+const LOCAL_VS_PREDICTION: ScatterPlane = {
+  name: 'scatter',
+  title: 'Local score vs prediction',
+  yTitle: 'local InterSHAP',
+  diagonal: false
+};
+
 export class ScatterChart extends Chart {
   private readonly canvas: HTMLCanvasElement;
   private readonly tooltip: HTMLDivElement;
@@ -57,8 +74,12 @@ export class ScatterChart extends Chart {
     xTitle: string;
   } | null = null;
 
-  constructor(private readonly events: ScatterEvents) {
-    super('intershap-scatter', true);
+  constructor(
+    private readonly events: ScatterEvents,
+    private readonly plane: ScatterPlane = LOCAL_VS_PREDICTION,
+    className = 'intershap-scatter'
+  ) {
+    super(className, true);
     this.canvas = document.createElement('canvas');
     this.canvas.className = 'intershap-scatter-points';
     this.tooltip = document.createElement('div');
@@ -114,14 +135,14 @@ export class ScatterChart extends Chart {
     }
     this.frameKey = key;
     const previous = (this.node as unknown as { layout?: { selections?: unknown[] } }).layout;
-    const figure = frameFigure(ranges, colors, height, xTitle);
+    const figure = frameFigure(ranges, colors, height, xTitle, this.plane);
     await this.react(figure.data, {
       ...figure.layout,
       dragmode: 'select',
       hovermode: false,
       selections: this.ownsSelection ? (previous?.selections ?? []) : [],
       title: {
-        text: 'Local score vs prediction — brush or lasso to select, click a point',
+        text: `${this.plane.title} — brush or lasso to select, click a point`,
         font: { size: 12 }
       }
     });
@@ -154,12 +175,12 @@ export class ScatterChart extends Chart {
     const ranges = { x: image.xRange, y: image.yRange };
     let drawnWith: ThemeColors | null = null;
     return {
-      name: 'scatter',
-      title: 'Local score vs prediction',
+      name: this.plane.name,
+      title: this.plane.title,
       screenHeightPx: points.height,
       figure: async colors => {
         drawnWith = colors;
-        return frameFigure(ranges, colors, points.height, points.xTitle);
+        return frameFigure(ranges, colors, points.height, points.xTitle, this.plane);
       },
       overlay: {
         draw: async area => {
@@ -359,9 +380,25 @@ function frameFigure(
   ranges: { x: [number, number]; y: [number, number] },
   colors: ThemeColors,
   height: number,
-  xTitle: string
+  xTitle: string,
+  plane: ScatterPlane
 ): ChartFigure {
   const layout = baseLayout(colors, height);
+  const low = Math.max(ranges.x[0], ranges.y[0]);
+  const high = Math.min(ranges.x[1], ranges.y[1]);
+  const diagonal =
+    plane.diagonal && low < high
+      ? [
+          {
+            type: 'line',
+            x0: low,
+            y0: low,
+            x1: high,
+            y1: high,
+            line: { color: colors.muted, width: 1, dash: 'dash' }
+          }
+        ]
+      : [];
   return {
     data: [
       { type: 'scatter', mode: 'markers', x: [], y: [], hoverinfo: 'skip', showlegend: false }
@@ -373,7 +410,8 @@ function frameFigure(
       paper_bgcolor: 'rgba(0,0,0,0)',
       plot_bgcolor: 'rgba(0,0,0,0)',
       margin: MARGIN,
-      title: { text: 'Local score vs prediction', font: { size: 12 } },
+      shapes: diagonal,
+      title: { text: plane.title, font: { size: 12 } },
       xaxis: {
         ...axisStyle(colors),
         automargin: false,
@@ -384,7 +422,7 @@ function frameFigure(
         ...axisStyle(colors),
         automargin: false,
         range: ranges.y,
-        title: { text: 'local InterSHAP' }
+        title: { text: plane.yTitle }
       }
     }
   };

@@ -22,8 +22,8 @@ export function stepLabel(step: WaterfallStep, names: string[]): string {
 }
 
 export class WaterfallChart extends Chart {
-  constructor() {
-    super('intershap-waterfall');
+  constructor(className = 'intershap-waterfall') {
+    super(className);
   }
 
   async draw(

@@ -22,7 +22,11 @@ const CHOICES: Array<[ExportView, string, string]> = [
   ['local', 'waterfall', 'Local · waterfall'],
   ['cohorts', '', 'Cohorts view'],
   ['cohorts', 'cohort-scores', 'Cohorts · scores'],
-  ['cohorts', 'cohort-split', 'Cohorts · split bars']
+  ['cohorts', 'cohort-split', 'Cohorts · split bars'],
+  ['compare', '', 'Compare view (every model, the Δs)'],
+  ['compare', 'compare-split', 'Compare · split bar per model'],
+  ['compare', 'delta-heatmap-1', 'Compare · ΔΦ̄ heatmap'],
+  ['compare', 'paired-scatter', 'Compare · paired local scores']
 ];
 
 export class ExportMenu extends Widget {

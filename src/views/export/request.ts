@@ -5,7 +5,7 @@
 import { DEFAULT_STYLE } from './style';
 import type { ExportFormat, ExportStyle } from './style';
 
-export const EXPORT_VIEWS = ['global', 'local', 'cohorts'] as const;
+export const EXPORT_VIEWS = ['global', 'local', 'cohorts', 'compare'] as const;
 export type ExportView = (typeof EXPORT_VIEWS)[number];
 
 export interface ExportRequest {
