@@ -6,6 +6,7 @@ import { DOMWidgetModel, DOMWidgetView } from '@jupyter-widgets/base';
 import type { ISerializers } from '@jupyter-widgets/base';
 import { Widget } from '@lumino/widgets';
 import { config } from './config';
+import { docking } from './docking';
 import { ComputeClient } from './compute/main/client';
 import { normalizeSelection, Session } from './compute/main/session';
 import {
@@ -84,6 +85,7 @@ export class InterSHAPModel extends DOMWidgetModel {
     );
     this.dashboards = [];
     this.linked = new LinkedState();
+    docking.add(this);
     this.on('msg:custom', (content: unknown, buffers?: ArrayBuffer[] | ArrayBufferView[]) => {
       if (isExportRequest(content)) {
         void this.exportFigure(content);
@@ -274,7 +276,10 @@ export class InterSHAPModel extends DOMWidgetModel {
     await waitUntil(isSettled, EXPORT_SETTLE_WAIT_MS);
   }
 
-  /** The newest view on the page; under Run All the request can come before it is drawn. */
+  /**
+   * The newest visible view on the page (a docked tab behind another tab is attached but hidden),
+   * else the newest one attached; under Run All the request can come before it is drawn.
+   */
   private async dashboardOnPage(): Promise<Dashboard> {
     const shown = () => this.dashboards.filter(d => d.isAttached && d.node.isConnected);
     if (!(await waitUntil(() => shown().length > 0, EXPORT_VIEW_WAIT_MS))) {
@@ -283,7 +288,9 @@ export class InterSHAPModel extends DOMWidgetModel {
       );
     }
     const views = shown();
-    return views[views.length - 1];
+    const visible = views.filter(d => d.isVisible);
+    const pool = visible.length ? visible : views;
+    return pool[pool.length - 1];
   }
 
   sendMessage(
@@ -316,7 +323,17 @@ export class InterSHAPModel extends DOMWidgetModel {
     );
   }
 
+  /**
+   * `w.close()` in Python, or the notebook's widget manager clearing its models: ipywidgets closes
+   * the model (and removes its views) without calling destroy(); the docked tabs close with it.
+   */
+  close(comm_closed = false): Promise<void> {
+    docking.remove(this);
+    return super.close(comm_closed);
+  }
+
   destroy(options?: unknown): ReturnType<DOMWidgetModel['destroy']> {
+    docking.remove(this);
     this.session.compute.dispose();
     return super.destroy(options as never);
   }
@@ -336,6 +353,8 @@ export class InterSHAPView extends DOMWidgetView {
       model.linked
     );
     model.dashboards.push(this.panel);
+    // A right click on the view offers "Open InterSHAP view in a new tab" for this widget.
+    docking.watch(this.el, model);
     // The panel is attached once the view's own node is in the document (see processLuminoMessage).
   }
 
@@ -365,6 +384,7 @@ export class InterSHAPView extends DOMWidgetView {
       }
     }
     const model = this.model as InterSHAPModel;
+    docking.unwatch(this.el);
     model.dashboards = model.dashboards.filter(d => d !== this.panel);
     this.panel?.dispose();
     return super.remove();

@@ -116,7 +116,12 @@ export async function runCell(page: Page, index: number): Promise<void> {
 export async function runPython(page: Page, code: string): Promise<string> {
   const result = await page.evaluate(async source => {
     const app = (window as unknown as { jupyterapp: any }).jupyterapp;
-    const kernel = app.shell.currentWidget.sessionContext.session.kernel;
+    // The current tab's kernel; when the current tab has none (a docked view), the notebook's.
+    const current = app.shell.currentWidget;
+    const notebook = current?.sessionContext
+      ? current
+      : [...app.shell.widgets('main')].find((w: any) => w.sessionContext);
+    const kernel = notebook.sessionContext.session.kernel;
     const future = kernel.requestExecute({ code: source, store_history: false });
     let out = '';
     let error: string | null = null;
