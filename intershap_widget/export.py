@@ -14,10 +14,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 EXPORT_FORMATS = {".svg": "svg", ".pdf": "pdf", ".png": "png"}
-EXPORT_VIEWS = ("global", "local", "cohorts")
+EXPORT_VIEWS = ("global", "local", "cohorts", "compare")
 EXPORT_THEMES = ("paper", "screen")
 SINGLE_COLUMN_MM = 88.0
 DOUBLE_COLUMN_MM = 180.0
@@ -27,6 +27,9 @@ MAX_SIDE_MM = 1200.0
 MAX_PNG_SIDE_PX = 16384
 #: How long export waits for a browser to say it holds the widget before it gives up.
 BROWSER_ATTACH_TIMEOUT_S = 10.0
+
+#: The type of the replies one kind of request gets.
+R = TypeVar("R")
 
 NO_BROWSER_MESSAGE = (
     "export: no browser is showing this widget, and the figure is drawn by the browser. Display the "
@@ -43,7 +46,7 @@ class ExportSpec:
     Attributes:
         path: Where the file goes.
         format: ``"svg"``, ``"pdf"`` or ``"png"``, from the path's suffix.
-        view: ``"global"``, ``"local"`` or ``"cohorts"``.
+        view: ``"global"``, ``"local"``, ``"cohorts"`` or ``"compare"`` (two or more models).
         chart: One chart of the view by name, or None for every panel.
         sample: The local view's sample, or None for the one shown.
         width_mm: Page width in millimetres.
@@ -168,12 +171,21 @@ class ExportReply:
     panels: tuple[str, ...] = ()
 
 
-class ExportRequests:
-    """Export requests sent to the browser, and their replies as they arrive."""
+class BrowserRequests(Generic[R]):
+    """Requests sent to the browser, and their replies as they arrive, matched by request id.
 
-    def __init__(self) -> None:
-        self._replies: dict[str, ExportReply] = {}
+    Shared by ``w.export`` and ``w.compare``: each request carries a fresh ``id``, the browser's
+    reply carries it back in its content, and the widget's message handler ``deliver``s it here.
+
+    Args:
+        timeout_message: The text of the TimeoutError for a reply that never came, given the
+            timeout in seconds.
+    """
+
+    def __init__(self, timeout_message: Callable[[float], str]) -> None:
+        self._replies: dict[str, R] = {}
         self._pending: set[str] = set()
+        self._timeout_message = timeout_message
 
     def new_id(self) -> str:
         """A fresh request id, remembered as pending."""
@@ -181,12 +193,12 @@ class ExportRequests:
         self._pending.add(request_id)
         return request_id
 
-    def deliver(self, request_id: str, reply: ExportReply) -> None:
+    def deliver(self, request_id: str, reply: R) -> None:
         """Stores a reply; one for a request nobody waits for any more is dropped."""
         if request_id in self._pending:
             self._replies[request_id] = reply
 
-    def wait(self, request_id: str, timeout: float, comm: Any = None) -> ExportReply:
+    def wait(self, request_id: str, timeout: float, comm: Any = None) -> R:
         """Waits, with the browser's messages handled, until the reply to ``request_id`` arrives.
 
         Raises:
@@ -194,13 +206,49 @@ class ExportRequests:
         """
         try:
             if not wait_for(lambda: request_id in self._replies, timeout, comm, request_id):
-                raise TimeoutError(
-                    f"export: the browser did not send the figure within {timeout:g} s; is the"
-                    " widget's tab still open? Pass a larger timeout= for very large figures."
-                )
+                raise TimeoutError(self._timeout_message(timeout))
             return self._replies.pop(request_id)
         finally:
             self._pending.discard(request_id)
+
+    def ask(self, send: Callable[[str], None], timeout: float, comm: Any = None) -> R:
+        """Sends one request and waits for its reply.
+
+        Args:
+            send: Sends the request with the id it is given.
+            timeout: Seconds to wait for the reply at most.
+            comm: The widget's comm the reply comes on.
+
+        Returns:
+            The reply delivered for the request.
+
+        Raises:
+            TimeoutError: No reply within ``timeout`` seconds.
+        """
+        request_id = self.new_id()
+        # The route is made before the send and pointed at the id right after it: the send
+        # notes the sending thread as the reply's destination, and this overrides that.
+        route = reply_route(comm)
+        try:
+            send(request_id)
+        except BaseException:
+            self._pending.discard(request_id)
+            raise
+        if route is not None:
+            route(request_id)
+        return self.wait(request_id, timeout, comm)
+
+
+class ExportRequests(BrowserRequests[ExportReply]):
+    """Export requests sent to the browser, and their replies as they arrive."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            lambda timeout: (
+                f"export: the browser did not send the figure within {timeout:g} s; is the"
+                " widget's tab still open? Pass a larger timeout= for very large figures."
+            )
+        )
 
 
 def wait_for(
@@ -344,7 +392,7 @@ class FigureExport:
 
         Args:
             path: The file to write; ``.svg``, ``.pdf`` or ``.png`` picks the format.
-            view: ``"global"``, ``"local"`` or ``"cohorts"``.
+            view: ``"global"``, ``"local"``, ``"cohorts"`` or ``"compare"`` (two or more models).
             sample: For the local view, the sample to show (None: the one open there).
             model: The label of the model to draw (None: the one shown).
             chart: One chart of the view by name (``"heatmap"``, ``"scatter"``, ...), or None for
@@ -372,12 +420,11 @@ class FigureExport:
         comm = getattr(self, "comm", None)
         if not wait_for(lambda: self._browser_ready, BROWSER_ATTACH_TIMEOUT_S, comm):
             raise RuntimeError(NO_BROWSER_MESSAGE)
-        request_id = self._exports.new_id()
-        route = reply_route(comm)
-        self.send(spec.message(request_id, model_id))  # type: ignore[attr-defined]
-        if route is not None:
-            route(request_id)
-        reply = self._exports.wait(request_id, timeout, comm)
+
+        def send(request_id: str) -> None:
+            self.send(spec.message(request_id, model_id))  # type: ignore[attr-defined]
+
+        reply = self._exports.ask(send, timeout, comm)
         if reply.error is not None:
             if reply.error.startswith(_ARGUMENT_ERRORS):
                 raise ValueError(reply.error)

@@ -39,8 +39,18 @@ PROTOCOL_VERSION = 1
 
 CHUNK_BUFFERS = ("values", "se", "prediction", "label", "predictedClass")
 RESULT_BUFFERS = ("meanMatrix", "contributions", "orderMass", "local")
-# The kinds the streaming messages take (listed in errors, as by the browser); the export
-# request and its replies (export.py, src/protocol/export.ts) are parsed here too.
+# The 'compared' reply's buffers, in order: three of M² values, three of M, one of n.
+COMPARED_BUFFERS = (
+    "matrixDelta",
+    "matrixDeltaLow",
+    "matrixDeltaHigh",
+    "contributionDelta",
+    "contributionDeltaLow",
+    "contributionDeltaHigh",
+    "localDelta",
+)
+# The kinds the streaming messages take (listed in errors, as by the browser); the export and
+# compare requests and their replies (export.py, compare.py) are parsed here too.
 KERNEL_KINDS = ("dataset", "chunk", "progress", "status", "cohorts")
 BROWSER_KINDS = ("hello", "cancel", "clientError", "results")
 EXPORT_FORMATS = ("svg", "pdf", "png")
@@ -188,6 +198,64 @@ def status_message(model_id: str, state: str, message: str = "") -> dict[str, An
     return {"kind": "status", "modelId": model_id, "state": state, "message": message}
 
 
+def compare_message(
+    request_id: str, reference_id: str, other_id: str, samples: np.ndarray | None
+) -> tuple[dict[str, Any], list[memoryview]]:
+    """Builds the request to compare two models (``w.compare``), other − reference.
+
+    Args:
+        request_id: The request's id; the browser's reply carries it back.
+        reference_id: The reference model's id.
+        other_id: The other model's id.
+        samples: The sample indices to compare over, in order (repeats count again), or None
+            for every sample.
+
+    Returns:
+        The header and, when ``samples`` is given, one buffer of little-endian int32 indices.
+    """
+    header = {
+        "kind": "compare",
+        "id": request_id,
+        "referenceId": reference_id,
+        "otherId": other_id,
+        "subset": samples is not None,
+    }
+    if samples is None:
+        return header, []
+    indices = np.ascontiguousarray(np.asarray(samples).reshape(-1), dtype="<i4")
+    return header, [memoryview(indices).cast("B")]
+
+
+def decode_compare_samples(header: Mapping[str, Any], buffers: Sequence[Any]) -> np.ndarray | None:
+    """Decodes a checked compare request's sample indices, as the browser does.
+
+    Args:
+        header: A compare header from ``parse_kernel_message``.
+        buffers: The message's buffers.
+
+    Returns:
+        The int32 sample indices in the order sent, or None when the request is for every sample.
+
+    Raises:
+        ProtocolError: A buffer is missing or extra, or it is not whole int32s.
+    """
+    expected = 1 if header["subset"] else 0
+    if len(buffers) != expected:
+        raise ProtocolError(
+            f"compare message: expected {expected} buffer{'s' if expected != 1 else ''} of sample"
+            f" indices (subset {json_text(header['subset'])}), got {len(buffers)}"
+        )
+    if not header["subset"]:
+        return None
+    view = buffer_bytes(buffers[0], "compare", "samples")
+    if view.nbytes % 4 != 0:
+        raise ProtocolError(
+            "compare message: buffer 'samples' expected a whole number of int32 values, "
+            f"got {view.nbytes} bytes"
+        )
+    return np.frombuffer(view, dtype="<i4").astype(np.int32)
+
+
 def to_float64(buffer: Any, name: str, kind: str = "chunk") -> np.ndarray:
     """Decodes a received buffer as little-endian float64 values.
 
@@ -287,6 +355,14 @@ def parse_kernel_message(raw: Any) -> dict[str, Any]:
             "view": field(msg, "view", is_string, "a string"),
             "format": field(msg, "format", lambda v: v in EXPORT_FORMATS, "'svg', 'pdf' or 'png'"),
             "style": field(msg, "style", lambda v: isinstance(v, Mapping), "an object"),
+        }
+    if kind == "compare":
+        return {
+            "kind": "compare",
+            "id": field(msg, "id", is_string, "a string"),
+            "referenceId": field(msg, "referenceId", is_string, "a string"),
+            "otherId": field(msg, "otherId", is_string, "a string"),
+            "subset": field(msg, "subset", lambda v: isinstance(v, bool), "a boolean"),
         }
     raise kind_error(KERNEL_KINDS, kind)
 
@@ -401,7 +477,62 @@ class ExportFailed:
     error: str
 
 
-BrowserMessage = Hello | Cancel | ClientError | BrowserResults | ExportedFigure | ExportFailed
+@dataclass(frozen=True)
+class BrowserComparison:
+    """What the browser computed for a ``w.compare`` request: differences other − reference.
+
+    Undefined numbers (null on the wire) are NaN. The intervals are the browser's paired
+    bootstrap (mulberry32, the same draws as ``decompose.paired_bootstrap``).
+
+    Attributes:
+        request_id: The request's id.
+        reference_id: The reference model's id (its M sizes the arrays).
+        n: The number of samples compared (repeats included).
+        global_reference: The reference's global InterSHAP over those samples.
+        global_other: The other model's.
+        global_delta: Their difference.
+        global_delta_interval: (low, high) of the difference.
+        undefined_reps: Resamples left out because a global score was undefined.
+        matrix_delta: (M, M) difference of the signed mean matrices.
+        matrix_delta_interval: (M, M, 2) its (low, high).
+        contribution_delta: (M,) difference of the modality contributions.
+        contribution_delta_interval: (M, 2) its (low, high).
+        local_delta: (n,) difference of the local scores, in the order of the samples.
+    """
+
+    request_id: str
+    reference_id: str
+    n: int
+    global_reference: float
+    global_other: float
+    global_delta: float
+    global_delta_interval: tuple[float, float]
+    undefined_reps: int
+    matrix_delta: np.ndarray
+    matrix_delta_interval: np.ndarray
+    contribution_delta: np.ndarray
+    contribution_delta_interval: np.ndarray
+    local_delta: np.ndarray
+
+
+@dataclass(frozen=True)
+class CompareFailed:
+    """Why the browser could not answer a ``w.compare`` request."""
+
+    request_id: str
+    error: str
+
+
+BrowserMessage = (
+    Hello
+    | Cancel
+    | ClientError
+    | BrowserResults
+    | ExportedFigure
+    | ExportFailed
+    | BrowserComparison
+    | CompareFailed
+)
 
 
 def _nan_if_null(value: float | None) -> float:
@@ -467,10 +598,11 @@ def parse_browser_message(
         content: The message content (decoded JSON).
         buffers: The message's buffers.
         models: The number of modalities M of each model the kernel has, by model id; a 'results'
-            message must name one of them.
+            message, and a 'compared' message's reference, must name one of them.
 
     Returns:
-        A ``Hello``, ``Cancel``, ``ClientError`` or ``BrowserResults``.
+        A ``Hello``, ``Cancel``, ``ClientError``, ``BrowserResults``, ``ExportedFigure``,
+        ``ExportFailed``, ``BrowserComparison`` or ``CompareFailed``.
 
     Raises:
         ProtocolError: Naming the field, what was expected and what came.
@@ -496,6 +628,12 @@ def parse_browser_message(
         return ExportFailed(
             field(msg, "id", is_string, "a string"), field(msg, "error", is_string, "a string")
         )
+    if kind == "compared":
+        return parse_compared(msg, buffers, models)
+    if kind == "compareFailed":
+        return CompareFailed(
+            field(msg, "id", is_string, "a string"), field(msg, "error", is_string, "a string")
+        )
     raise kind_error(BROWSER_KINDS, kind)
 
 
@@ -507,3 +645,80 @@ def _parse_exported(msg: Mapping[str, Any], buffers: Sequence[Any]) -> ExportedF
         raise ProtocolError(f"exported message: expected 1 buffer (the file), got {len(buffers)}")
     data = bytes(buffer_bytes(buffers[0], "exported", "file"))
     return ExportedFigure(request_id, file_format, tuple(panels), data)
+
+
+def is_nullable_pair(v: Any) -> bool:
+    """Two entries, each a finite number or None (an interval whose bounds may be undefined)."""
+    return isinstance(v, list) and len(v) == 2 and all(is_nullable_number(x) for x in v)
+
+
+def parse_compared(
+    content: Mapping[str, Any], buffers: Sequence[Any], models: Mapping[str, int]
+) -> BrowserComparison:
+    """Checks and decodes a 'compared' reply; M is the reference model's.
+
+    Args:
+        content: The message content (decoded JSON).
+        buffers: The message's buffers, named in order by its 'buffers' field.
+        models: The number of modalities M of each model the kernel has, by model id.
+
+    Returns:
+        The decoded comparison; a null number (JSON has no NaN) becomes NaN.
+
+    Raises:
+        ProtocolError: Naming the field or buffer, what was expected and what came.
+    """
+    msg = dict(content)
+    msg.setdefault("kind", "compared")
+    request_id = field(msg, "id", is_string, "a string")
+    known = ", ".join(f"'{model_id}'" for model_id in models)
+    reference_id = field(
+        msg, "referenceId", lambda v: is_string(v) and v in models, f"one of the models [{known}]"
+    )
+    m = models[reference_id]
+    n = int(field(msg, "n", is_count, "a non-negative integer"))
+    scores = [
+        _nan_if_null(field(msg, name, is_nullable_number, "a number or null"))
+        for name in ("globalReference", "globalOther", "globalDelta")
+    ]
+    interval = field(msg, "globalDeltaInterval", is_nullable_pair, "two numbers or nulls")
+    undefined_reps = int(field(msg, "undefinedReps", is_count, "a non-negative integer"))
+    names = msg.get("buffers", MISSING)
+    if names != list(COMPARED_BUFFERS) or len(buffers) != len(COMPARED_BUFFERS):
+        raise ProtocolError(
+            f"compared message: expected buffers {json_text(list(COMPARED_BUFFERS))}, "
+            f"got names {json_text(names)} with {len(buffers)} buffers"
+        )
+    sizes = {"matrixDelta": m * m, "contributionDelta": m, "localDelta": n}
+    arrays = {}
+    for name, buffer in zip(COMPARED_BUFFERS, buffers):
+        array = to_float64(buffer, name, "compared")
+        base = name.removesuffix("Low").removesuffix("High")
+        what = {"matrixDelta": f"M² with M = {m}", "contributionDelta": f"M = {m}"}.get(
+            base, f"n = {n}"
+        )
+        if array.size != sizes[base]:
+            raise ProtocolError(
+                f"compared message: buffer '{name}' expected {sizes[base]} float64 values "
+                f"({what}), got {array.size}"
+            )
+        arrays[name] = array
+    return BrowserComparison(
+        request_id=request_id,
+        reference_id=reference_id,
+        n=n,
+        global_reference=scores[0],
+        global_other=scores[1],
+        global_delta=scores[2],
+        global_delta_interval=(_nan_if_null(interval[0]), _nan_if_null(interval[1])),
+        undefined_reps=undefined_reps,
+        matrix_delta=arrays["matrixDelta"].reshape(m, m),
+        matrix_delta_interval=np.stack(
+            [arrays["matrixDeltaLow"], arrays["matrixDeltaHigh"]], axis=-1
+        ).reshape(m, m, 2),
+        contribution_delta=arrays["contributionDelta"],
+        contribution_delta_interval=np.stack(
+            [arrays["contributionDeltaLow"], arrays["contributionDeltaHigh"]], axis=-1
+        ),
+        local_delta=arrays["localDelta"],
+    )

@@ -11,6 +11,8 @@ from . import decompose as twin
 
 if TYPE_CHECKING:
     import pandas as pd
+    import shap
+    import shapiq
 
     from .protocol import BrowserResults
 
@@ -197,8 +199,27 @@ class Results:
         lines += ["\\bottomrule", "\\end{tabular}"]
         return "\n".join(lines) + "\n"
 
-    def to_dataframe(self) -> pd.DataFrame:
-        """One row per sample: local score, Shapley value per modality, prediction and label."""
+    def to_dataframe(self, *, long: bool = False) -> pd.DataFrame:
+        """The per-sample numbers as a pandas DataFrame.
+
+        Args:
+            long: False (default): one row per sample, indexed by ``sample``, with the local
+                score, each modality's Shapley value (``shapley[name]``) and main effect
+                (``main[name]``), the prediction and the label where known. True: the tidy long
+                form for seaborn or plotly express, one row per sample and *ordered* pair of
+                modalities (``N × M × M`` rows, both (i, j) and (j, i)), with columns
+                ``sample``, ``modality_i``, ``modality_j`` (categoricals in modality order),
+                ``kind`` (``"main"`` where i == j, else ``"interaction"``), ``phi`` (Φ_ij; so
+                the ``phi`` of one sample add up to v(full) − v(∅), SPEC §2),
+                ``local_intershap``, and ``prediction`` and ``label`` where known.
+
+        Returns:
+            The DataFrame.
+        """
+        if long:
+            from .interop import long_dataframe
+
+            return long_dataframe(self)
         import pandas as pd
 
         frame = pd.DataFrame({"local_intershap": self.local})
@@ -212,6 +233,66 @@ class Results:
             frame["label"] = self.labels
         frame.index.name = "sample"
         return frame
+
+    def to_shapiq(
+        self, sample: int | None = None, *, index: str = "SII", max_order: int = 2
+    ) -> shapiq.InteractionValues:
+        """The exact Shapley interactions over the modalities as ``shapiq.InteractionValues``.
+
+        The players are the modalities (player m = ``names[m]``). With ``sample=None`` the game
+        is the **mean game** over the samples, v̄(S) = (1/N) Σ_a v_a(S): every index is linear
+        in the value table, so its SII (and k-SII, Shapley values) are the means of the
+        per-sample ones, and its 2-SII reproduce the mean InterSHAP matrix (Φ̄_ij = SII({i,j})/2
+        off the diagonal, Φ̄_ii = 2-SII({i})). With an int, the game is that sample's value
+        table. The values are exact (``estimated=False``), equal to shapiq's ``ExactComputer``
+        on the same game: with ``index="SII"`` the empty set holds SII(∅) = Σ_T m(T)/(|T|+1)
+        and ``baseline_value`` is v(∅), as shapiq does; with ``"k-SII"`` the empty set holds
+        v(∅) and the values add up to v(full). Plot with shapiq, passing the names:
+        ``iv.plot_network(feature_names=r.names, show=False)``, ``iv.plot_upset(...)``,
+        ``iv.plot_force(...)``.
+
+        Args:
+            sample: None for the mean game, or one sample's index (0 … n − 1).
+            index: ``"SII"`` (Grabisch–Roubens, SPEC §2) or ``"k-SII"``.
+            max_order: The highest order of interaction, 1 … M (1 gives Shapley values).
+
+        Returns:
+            The interaction values of every coalition of at most ``max_order`` modalities.
+
+        Raises:
+            ImportError: shapiq is not installed (``pip install "intershap_widget[shapiq]"``).
+            TypeError: ``max_order`` is not an integer.
+            ValueError: An argument is out of range, or the results hold no value tables.
+        """
+        from .interop import to_interaction_values
+
+        return to_interaction_values(self, sample, index=index, max_order=max_order)
+
+    def to_explanation(self, data: Any = None) -> shap.Explanation:
+        """The per-modality Shapley values as a ``shap.Explanation``, for ``shap.plots``.
+
+        ``values`` is φ, ``(n, M)``; ``base_values`` each sample's v(∅); ``feature_names`` the
+        modality names. By efficiency each row of ``values`` adds up to v(full) − v(∅), the
+        explained output less v(∅). ``shap.plots.bar(e)``, ``shap.plots.beeswarm(e)`` and
+        ``shap.plots.waterfall(e[i])`` draw it. (The pair values of SHAP's own exact explainer,
+        ``interactions=2``, are the Shapley–Taylor index: they equal Φ for M = 2, not for M ≥ 3;
+        ``to_shapiq`` gives the SII behind Φ.)
+
+        Args:
+            data: What shap shows as each "feature value" (the beeswarm's colour): None
+                (default; a modality has no single value), ``"prediction"`` (each sample's
+                prediction where known, else v(full), in every column), or an ``(n, M)`` array.
+
+        Returns:
+            The explanation.
+
+        Raises:
+            ImportError: shap is not installed (``pip install "intershap_widget[shap]"``).
+            ValueError: The results hold no value tables, or ``data`` has the wrong shape.
+        """
+        from .interop import to_explanation
+
+        return to_explanation(self, data)
 
 
 _LATEX_SPECIALS = {

@@ -12,8 +12,9 @@ import numpy as np
 from ipywidgets import DOMWidget
 from traitlets import Int, List, TraitError, Unicode, validate
 
-from . import protocol, selection
+from . import interop, progress, protocol, selection
 from ._version import __version__
+from .compare import ModelComparison, compare_requests
 from .export import ExportReply, ExportRequests, FigureExport
 from .results import Results, numpy_results
 from .runs import (
@@ -44,7 +45,7 @@ class SelectionError(protocol.ProtocolError, TraitError):
     """
 
 
-class InterSHAP(FigureExport, DOMWidget):
+class InterSHAP(FigureExport, ModelComparison, DOMWidget):
     """How much a multimodal model relies on interactions between its modalities (InterSHAP).
 
     Give either a model and its modalities, and the widget evaluates the 2**M coalitions per sample
@@ -132,6 +133,7 @@ class InterSHAP(FigureExport, DOMWidget):
         self._send_lock = threading.RLock()
         self._browser_ready = False
         self._exports = ExportRequests()
+        self._comparisons = compare_requests()
         self.client_errors: list[str] = []
         self.on_msg(self._on_browser_message)
         self.add_model(
@@ -150,6 +152,9 @@ class InterSHAP(FigureExport, DOMWidget):
 
     # ----------------------------------------------------------------------------------------
     # Public API
+
+    #: A widget over shapiq games, each evaluated on all 2**M coalitions (interop.from_shapiq_game).
+    from_shapiq_game = classmethod(interop.from_shapiq_game)
 
     def set_cohorts(self, cohorts: Any, name: str | None = None) -> InterSHAP:
         """Groups samples into cohorts shown side by side.
@@ -301,7 +306,8 @@ class InterSHAP(FigureExport, DOMWidget):
 
         Args:
             timeout: Seconds to wait at most, or None to wait as long as it takes.
-            verbose: Print a progress line while waiting.
+            verbose: Show progress while waiting: a tqdm bar per model when tqdm is installed,
+                else a progress line.
 
         Returns:
             The widget, for chaining.
@@ -310,18 +316,7 @@ class InterSHAP(FigureExport, DOMWidget):
             TimeoutError: A model was not finished within ``timeout``.
             Exception: The error a model raised, re-raised.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for run in self._runs.values():
-            while not run.finished.wait(1.0 if verbose else 0.1):
-                if verbose:
-                    print(f"\r{run.progress_line()}", end="", flush=True)
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(f"timeout: {run.label!r} not finished after {timeout} s")
-            if verbose:
-                # padded so that a shorter final line overwrites the running one
-                print(f"\r{run.progress_line():<90}", flush=True)
-            if run.error is not None:
-                raise run.error
+        progress.wait_for_runs(self._runs.values(), timeout=timeout, verbose=verbose)
         return self
 
     def cancel(self) -> None:
@@ -578,3 +573,5 @@ class InterSHAP(FigureExport, DOMWidget):
             self._exports.deliver(message.request_id, reply)
         elif isinstance(message, protocol.ExportFailed):
             self._exports.deliver(message.request_id, ExportReply(error=message.error))
+        elif isinstance(message, (protocol.BrowserComparison, protocol.CompareFailed)):
+            self._comparisons.deliver(message.request_id, message)

@@ -32,8 +32,12 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/python -m pip install --quiet "torch==2.13.0"
 fi
 
-echo "==> the package itself (pip install . builds the prebuilt lab extension)"
-.venv/bin/python -m pip install --quiet ".[test,models]"
+# The test command (--browser) also installs the optional shap/shapiq extras, so their tests run
+# in CI; `bash scripts/start.sh` stays lean.
+extras="test,models"
+[ "$want_browser" = 1 ] && extras="test,models,interop"
+echo "==> the package itself (pip install . builds the prebuilt lab extension) with [$extras]"
+.venv/bin/python -m pip install --quiet ".[$extras]"
 
 .venv/bin/jupyter labextension list 2>&1 | grep -E "intershap-widget" || {
   echo "setup: the intershap-widget lab extension is not installed" >&2

@@ -17,11 +17,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from intershap_widget.decompose import aggregate, bootstrap_global, decompose
+from intershap_widget.decompose import (
+    aggregate,
+    bootstrap_global,
+    decompose,
+    paired_bootstrap,
+    paired_delta,
+)
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -36,6 +43,7 @@ CHECKED = {
 }
 CELL_TIMEOUT = 1800  # seconds; the benchmark's training cell takes minutes on a busy 2-core box
 NUMBER = r"-?\d+\.\d+"
+SIGNED = r"[+-]?\d+\.\d+"  # a difference, printed with its sign
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,6 +91,15 @@ def find(pattern: str, text: str) -> re.Match[str]:
     match = re.search(pattern, text, flags=re.MULTILINE)
     assert match, f"expected a line matching {pattern!r} in the notebook's output:\n{text}"
     return match
+
+
+def paired(reference: np.ndarray, other: np.ndarray) -> tuple[Any, Any]:
+    """``w.compare``'s numbers from the twin: the differences and their paired interval."""
+    dec_ref, dec_other = decompose(reference), decompose(other)
+    return (
+        paired_delta(dec_ref, dec_other),
+        paired_bootstrap(dec_ref, dec_other, reps=1000, seed=0, level=0.95),
+    )
 
 
 def table_rows(text: str, header: list[str]) -> list[dict[str, str]]:
@@ -244,6 +261,32 @@ def test_hdxor_benchmark(tmp_path: Path) -> None:
     for m in (3, 4):
         assert float(printed[("uniqueness0", m, "early")]["global_intershap"]) < 0.1
 
+    # w.compare of the synergy models (no browser: the numpy twin, paired bootstrap).
+    for fusion in ("intermediate", "late"):
+        delta, interval = paired(tables[("synergy", 2, "early")], tables[("synergy", 2, fusion)])
+        match = find(
+            rf"^\[{fusion} fusion vs early fusion\] Δ global InterSHAP ({SIGNED}) "
+            rf"\(paired 95% CI ({SIGNED}) to ({SIGNED})\) over (\d+) samples$",
+            stdout,
+        )
+        assert_printed(match.group(1), delta.global_delta, f"{fusion} Δ global")
+        assert_printed(match.group(2), interval.global_delta[0], f"{fusion} Δ ci low")
+        assert_printed(match.group(3), interval.global_delta[1], f"{fusion} Δ ci high")
+        assert int(match.group(4)) == delta.n
+        contributions = re.findall(
+            rf"^\[{fusion} fusion vs early fusion\]   Δ contribution .+: ({SIGNED})$",
+            stdout,
+            flags=re.MULTILINE,
+        )
+        assert len(contributions) == 2
+        for text, value in zip(contributions, delta.contribution_delta):
+            assert_printed(text, value, f"{fusion} Δ contribution")
+        if fusion == "late":
+            # The paper's point: late fusion cannot use the XOR interaction that early fusion
+            # uses, so its score is clearly lower, and the paired interval says so.
+            assert float(match.group(1)) < -0.5
+            assert float(match.group(3)) < 0
+
 
 # ---------------------------------------------------------------------------------------------
 # Clinical tabular (breast cancer, three feature groups, two models, cohorts)
@@ -308,6 +351,38 @@ def test_clinical_tabular(tmp_path: Path) -> None:
             assert len(numbers) == len(expected)
             for text, value in zip(numbers, expected):
                 assert_printed(text, value, f"{label} / {cohort}")
+
+    # w.compare(): gradient boosting against logistic regression, paired (the numpy twin here).
+    delta, interval = paired(*(tables[label] for label in CLINICAL_MODELS))
+    pair = r"\[gradient boosting vs logistic regression\]"
+    match = find(
+        rf"^{pair} Δ global InterSHAP ({SIGNED}) \(paired 95% CI ({SIGNED}) to ({SIGNED})\), "
+        rf"(\d+) tumours, computed by numpy$",
+        stdout,
+    )
+    assert_printed(match.group(1), delta.global_delta, "Δ global")
+    assert_printed(match.group(2), interval.global_delta[0], "Δ ci low")
+    assert_printed(match.group(3), interval.global_delta[1], "Δ ci high")
+    assert int(match.group(4)) == len(diagnosis)
+    for i, name in enumerate(CLINICAL_GROUPS):
+        row = find(
+            rf"^{pair}   Δ contribution {name}: ({SIGNED}) "
+            rf"\(paired 95% CI ({SIGNED}) to ({SIGNED})\)$",
+            stdout,
+        )
+        assert_printed(row.group(1), delta.contribution_delta[i], f"Δ contribution {name}")
+        assert_printed(row.group(2), interval.contribution_delta[i, 0], f"Δ {name} ci low")
+        assert_printed(row.group(3), interval.contribution_delta[i, 1], f"Δ {name} ci high")
+    # The top movers: the five tumours with the largest |Δ local|, largest first.
+    movers_text = stdout.split("Tumours whose local score moves most:", 1)[1]
+    movers = re.findall(
+        rf"^\s*(\d+)\s+({SIGNED})\s+({SIGNED})\s+({SIGNED})$", movers_text, flags=re.MULTILINE
+    )
+    assert len(movers) == 5
+    size = np.where(np.isnan(delta.local_delta), -1.0, np.abs(delta.local_delta))
+    assert [int(sample) for sample, *_ in movers] == list(np.argsort(-size, kind="stable")[:5])
+    for sample, _, _, text in movers:
+        assert_printed(text, delta.local_delta[int(sample)], f"Δ local of tumour {sample}")
 
     # Logistic regression is additive in its log-odds: exactly no interaction with mean masking.
     logodds = find(

@@ -235,6 +235,31 @@ test('a sample that moves opens in the Local tab with both models side by side',
   expect(pageErrors).toEqual([]);
 });
 
+test('w.export(view="compare") writes every comparison panel, the Δs as text', async () => {
+  const out = await runPython(
+    page,
+    [
+      'w.export("compare.svg", view="compare", width_mm=180)',
+      'text = open("compare.svg", encoding="utf-8").read()',
+      'print(json.dumps({"text": text, "circles": text.count("<circle")}))'
+    ].join('\n')
+  );
+  const svg = JSON.parse(out.trim().split('\n').pop()!) as { text: string; circles: number };
+  for (const shown of [
+    'late − early',
+    'Δ global InterSHAP',
+    'paired 95% interval',
+    'Share of Σ|Φ̄| per model',
+    'ΔΦ̄ (other − reference)',
+    'Local score: other model against reference'
+  ]) {
+    expect(svg.text).toContain(shown);
+  }
+  expect(svg.text.toLowerCase()).not.toContain('<script');
+  // The paired scatter's 1,500 points, each a vector circle.
+  expect(svg.circles).toBeGreaterThan(1000);
+});
+
 test('at 100,000 samples × 3 models a brush re-aggregates every panel quickly (printed)', async () => {
   await runCell(page, await cellIndex(page, 'big = InterSHAP('));
   await waitForKernelIdle(page);
