@@ -321,3 +321,25 @@ test('at 100,000 samples × 3 models a brush re-aggregates every panel quickly (
   expect(longest).toBeLessThan(200);
   expect(pageErrors).toEqual([]);
 });
+
+test('models with different modalities: the tab says they cannot be compared, and so does Python', async () => {
+  await runCell(page, await cellIndex(page, 'odd = InterSHAP('));
+  await waitForKernelIdle(page);
+  const odd = page
+    .locator('.jp-CodeCell', { hasText: 'odd = InterSHAP(' })
+    .locator('.intershap-widget');
+  await odd.scrollIntoViewIfNeeded();
+  await openTab(odd, 'Compare');
+  const message = odd.locator('.intershap-compare-message');
+  await expect(message).toHaveAttribute('data-state', 'mismatch');
+  await expect(message).toContainText(
+    'two modalities has M = 2 modalities (image, text) and three modalities has M = 3 (image, text, tabular): models with different modalities cannot be compared'
+  );
+  await expect(odd.locator('.intershap-compare-body')).toBeHidden();
+  const out = await runPython(
+    page,
+    'try:\n    odd.compare()\nexcept ValueError as error:\n    print(error)'
+  );
+  expect(out).toContain('cannot be compared');
+  expect(pageErrors).toEqual([]);
+});
