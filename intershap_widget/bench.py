@@ -24,6 +24,11 @@ Then ``draws="auto"`` is compared with the fixed draws for ``--seeds`` seeds: gl
 of both (via ``decompose.aggregate``), their difference in points, the ratio of model rows, and
 the distance of each from the exact value (R = number of background rows: every row once, no
 Monte-Carlo error; see ``draws.py``).
+
+``--executor dask`` (or ``processes``) prints instead the local engine against a Dask
+``LocalCluster`` of ``--workers`` worker processes (or a process pool) on the same job, timed
+alternately in one run: both times, the speedup, whether the values are identical, what was
+shipped to the workers, and the overhead per task (``distributed.ExecutorStats``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from __future__ import annotations
 import argparse
 import io
 import itertools
+import logging
 import os
 import platform
 import time
@@ -181,6 +187,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--seeds", type=int, default=5, help="seeds for the draws='auto' comparison (default 5)"
     )
+    parser.add_argument(
+        "--executor",
+        choices=("dask", "processes"),
+        default=None,
+        help="instead of the tables above: the local engine against a Dask LocalCluster (or a"
+        " process pool) of --workers worker processes on the same job (needs [distributed])",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="worker processes for --executor (default 2)"
+    )
+    parser.add_argument(
+        "--chunk-samples", type=int, default=240, help="samples per task for --executor"
+    )
     args = parser.parse_args(argv)
     epochs = 20 if args.quick else args.epochs
 
@@ -234,6 +253,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"  masking: random, R={args.draws}, target=predicted, timings: best of {args.repeat}")
     print()
+    if args.executor is not None:
+        _compare_executor(engine_for, onnx_bytes, args)
+        return
 
     runs: list[tuple[str, Any]] = [("onnx", onnx_bytes)]
     if not args.skip_torch:
@@ -267,6 +289,87 @@ def main(argv: list[str] | None = None) -> None:
     print()
 
     _compare_auto(engine_for, onnx_bytes, results["onnx"], args)
+
+
+def _compare_executor(
+    engine_for: Callable[..., Callable[[], ValueEngine]], onnx_bytes: bytes, args: Any
+) -> None:
+    """The local engine against ``--workers`` worker processes on the same job, in one run.
+
+    Both runs include what the kernel does once per job (v(∅), the strata); neither includes
+    the constructor's probe, nor starting the cluster (printed apart). The overhead per task is
+    each task's time from its submission to its result in the kernel, less the time it computed
+    on its worker: serialisation, scheduling and transfer.
+    """
+    import concurrent.futures as cf
+    import multiprocessing
+
+    from . import distributed as dist
+
+    dist.MEASURE_PAYLOAD = True
+    t0 = time.perf_counter()
+    if args.executor == "dask":
+        from distributed import Client, LocalCluster
+
+        cluster: Any = LocalCluster(
+            n_workers=args.workers,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        )
+        executor: Any = Client(cluster)
+        name = f"Dask LocalCluster, {args.workers} worker processes x 1 thread"
+    else:
+        cluster = None
+        executor = cf.ProcessPoolExecutor(
+            args.workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        name = f"ProcessPoolExecutor, {args.workers} processes"
+    start_s = time.perf_counter() - t0
+    try:
+        local_runs, remote_runs = [], []
+        for _ in range(args.repeat):  # alternated, best of each
+            engine = engine_for(onnx_bytes)()
+            t0 = time.perf_counter()
+            local = engine.compute_all(chunk_samples=args.chunk_samples)
+            local_runs.append(time.perf_counter() - t0)
+            engine = engine_for(onnx_bytes, executor=executor)()
+            t0 = time.perf_counter()
+            remote = engine.compute_all(chunk_samples=args.chunk_samples)
+            remote_runs.append((time.perf_counter() - t0, engine.executor_stats))
+    finally:
+        if cluster is not None:
+            executor.close()
+            cluster.close()
+        else:
+            executor.shutdown()
+    same = all(
+        np.array_equal(getattr(local, f), getattr(remote, f))
+        for f in ("values", "se", "prediction", "draws")
+    )
+    local_s = min(local_runs)
+    remote_s, stats = min(remote_runs, key=lambda r: r[0])
+    print(f"  executor: {name} (started in {start_s:.1f} s, not timed below)")
+    print(
+        f"  job: {local.n_samples} samples in {stats.tasks} tasks of {args.chunk_samples},"
+        f" {local.model_rows:,} model rows, onnxruntime on every worker"
+    )
+    print(
+        f"  shipped once per worker: the prepared engine and the model, {stats.payload_bytes / 2**20:.1f} MiB"
+        f" pickled, in {stats.ship_s * 1000:.0f} ms"
+    )
+    print(f"  values identical to the local run (np.array_equal): {'yes' if same else 'NO'}")
+    print(
+        f"  every run, local/{args.executor} s: "
+        + "; ".join(f"{a:.2f}/{b[0]:.2f}" for a, b in zip(local_runs, remote_runs, strict=True))
+    )
+    print(
+        f"benchmark: local engine {local_s:.2f} s, {args.executor} ({args.workers} workers)"
+        f" {remote_s:.2f} s, speedup {local_s / remote_s:.2f}x; overhead per task"
+        f" {stats.overhead_per_task_s * 1000:.1f} ms (serialisation, scheduling, transfer;"
+        f" {stats.task_s / stats.tasks:.2f} s computing per task)"
+    )
 
 
 def _compare_auto(

@@ -12,6 +12,7 @@ stays float32 (float16/bfloat16 become float32), everything else becomes float64
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,14 +23,24 @@ from .limits import MAX_ENGINE_MODALITIES, MIN_MODALITIES
 
 __all__ = [
     "MASKINGS",
+    "MAX_BATCH_BYTES",
     "MAX_ENGINE_MODALITIES",
     "MIN_MODALITIES",
+    "OUTPUTS",
     "TARGETS",
     "Modalities",
+    "cap_draws",
     "check_background",
     "check_baseline",
+    "check_batch_rows",
+    "check_bool",
+    "check_chunk_samples",
     "check_draws",
     "check_masking",
+    "check_memory_mb",
+    "check_output",
+    "check_progress",
+    "check_seed",
     "check_target",
     "check_tolerance",
     "describe",
@@ -39,6 +50,10 @@ __all__ = [
 
 MASKINGS = ("random", "mean", "baseline")
 TARGETS = ("predicted", "all", "output")
+#: ``output=``: how a classifier's outputs are read (the same tuple as ``models.OUTPUTS``)
+OUTPUTS = ("auto", "probabilities", "logits")
+#: ``batch_rows`` is refused when one model call's input would need more bytes than this
+MAX_BATCH_BYTES = 2 * 2**30
 
 
 @dataclass(frozen=True, eq=False)
@@ -433,3 +448,99 @@ def check_positive_int(value: Any, argument: str, example: str) -> int:
     ):
         return int(value)
     raise ValueError(f"{argument}: expected a positive int (e.g. {example}), got {value!r}")
+
+
+def _is_int(value: Any) -> bool:
+    """An int (Python or numpy), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_seed(seed: Any) -> int | None:
+    """Returns ``seed``: a non-negative int or None (a float, NaN or bool is refused)."""
+    if seed is None:
+        return None
+    if _is_int(seed) and int(seed) >= 0:
+        return int(seed)
+    raise ValueError(f"seed: expected a non-negative int or None, got {seed!r}")
+
+
+def check_output(output: Any) -> str:
+    """Returns ``output`` if it is one of ``OUTPUTS``, else raises ValueError."""
+    if not isinstance(output, str) or output not in OUTPUTS:
+        options = ", ".join(repr(o) for o in OUTPUTS)
+        raise ValueError(f"output: expected one of {options}, got {output!r}")
+    return output
+
+
+def check_bool(value: Any, argument: str) -> bool:
+    """Returns ``value`` as a bool; only True/False (Python or numpy) are accepted, not 0/1 or strings."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{argument}: expected True or False, got {value!r}")
+
+
+def check_memory_mb(memory_mb: Any) -> float:
+    """Returns ``memory_mb`` as a positive finite float (MiB of input per model call)."""
+    if (
+        isinstance(memory_mb, numbers.Real)
+        and not isinstance(memory_mb, (bool, np.bool_))
+        and np.isfinite(float(memory_mb))
+        and float(memory_mb) > 0
+    ):
+        return float(memory_mb)
+    raise ValueError(
+        f"memory_mb: expected a positive finite number of MiB (e.g. 4), got {memory_mb!r}"
+    )
+
+
+def check_batch_rows(batch_rows: Any, row_bytes: int) -> int:
+    """Returns ``batch_rows`` (a positive int) if one call's input fits ``MAX_BATCH_BYTES``."""
+    rows = check_positive_int(batch_rows, "batch_rows", "8192")
+    most = max(1, MAX_BATCH_BYTES // max(int(row_bytes), 1))
+    if rows > most:
+        raise ValueError(
+            f"batch_rows: expected at most {most} rows ({MAX_BATCH_BYTES // 2**30} GiB of input per"
+            f" model call at {row_bytes} bytes per row), got {rows}"
+        )
+    return rows
+
+
+def check_chunk_samples(chunk_samples: Any, example: str = "240") -> int:
+    """Returns ``chunk_samples``: a positive int (samples per streamed chunk)."""
+    return check_positive_int(chunk_samples, "chunk_samples", example)
+
+
+def check_progress(progress: Any) -> Any:
+    """Returns ``progress`` if it is None or callable."""
+    if progress is None or callable(progress):
+        return progress
+    raise TypeError(
+        f"progress: expected a callable progress(done, total, model_rows) or None, got {describe(progress)}"
+    )
+
+
+def cap_draws(
+    draws: int | str, max_draws: int, n_background: int, warn: bool = True
+) -> tuple[int | str, int]:
+    """Caps the draws of ``masking="random"`` at the number of background rows.
+
+    R = n draws already average every background row once, which is the exact background mean
+    (SPEC §1); more draws would repeat rows and add nothing (or, for R not a multiple of n, weigh
+    some rows twice). So a fixed ``draws`` above n becomes n, with a ``UserWarning`` that says
+    why (when ``warn``: the user asked for that many), and the adaptive maximum ``max_draws`` of ``draws="auto"`` becomes n without a warning
+    (it is a ceiling, not a request).
+
+    Returns:
+        ``(draws, max_draws)``, capped.
+    """
+    n = int(n_background)
+    if isinstance(draws, int) and draws > n:
+        if warn:
+            warnings.warn(
+                f"draws: {draws} is more than the {n} background rows; capped at {n}, which"
+                " already gives the exact background mean (every row once)",
+                UserWarning,
+                stacklevel=4,
+            )
+        draws = n
+    return draws, min(int(max_draws), n)

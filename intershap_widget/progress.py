@@ -99,7 +99,7 @@ def _wait_with_bar(
     """Waits for one run with a tqdm bar of its samples; the bar is removed when it ends."""
     options: dict[str, Any] = {
         "total": run.n_samples,
-        "initial": run.filled,
+        "initial": run.n_done,
         "desc": run.label,
         "unit": " samples",
         "leave": False,
@@ -111,7 +111,7 @@ def _wait_with_bar(
     try:
         while True:
             finished = run.finished.wait(BAR_POLL_S)
-            done = run.filled
+            done = run.n_done
             if done > progress.n:
                 if run.model_rows:
                     progress.set_postfix_str(f"{run.model_rows:,} model rows", refresh=False)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .limits import MAX_MODALITIES, MIN_MODALITIES
 from .wire_checks import (
     MISSING,
     ProtocolError,
@@ -33,6 +34,7 @@ from .wire_checks import (
     is_string_list,
     json_text,
     kind_error,
+    number_text,
 )
 
 PROTOCOL_VERSION = 1
@@ -55,6 +57,27 @@ KERNEL_KINDS = ("dataset", "chunk", "progress", "status", "cohorts")
 BROWSER_KINDS = ("hello", "cancel", "clientError", "results")
 EXPORT_FORMATS = ("svg", "pdf", "png")
 STATUS_STATES = ("running", "done", "cancelled", "error")
+#: Bounds a header must keep before anything is allocated for it (the same as messages.ts): at
+#: most ``MAX_SAMPLES`` samples and ``MAX_TABLE_VALUES`` value-table entries (nSamples × 2**M, 8 GiB
+#: of float64) per data set, and MIN_MODALITIES..MAX_MODALITIES modalities.
+MAX_SAMPLES = 2**25
+MAX_TABLE_VALUES = 2**30
+
+
+def max_samples(m: int) -> int:
+    """The most samples a data set of ``m`` modalities may announce."""
+    return min(MAX_SAMPLES, MAX_TABLE_VALUES // 2**m)
+
+
+def _sample_count(msg: Mapping[str, Any], name: str) -> int:
+    """A chunk's ``start`` or ``count``: a non-negative integer of at most ``MAX_SAMPLES``."""
+    value = int(field(msg, name, is_count, "a non-negative integer"))
+    if value > MAX_SAMPLES:
+        raise ProtocolError(
+            f"{msg.get('kind')} message: field '{name}' expected at most {MAX_SAMPLES} samples,"
+            f" got {number_text(float(value))}"
+        )
+    return value
 
 
 def is_chunk_buffer_names(v: Any) -> bool:
@@ -85,7 +108,9 @@ def float64_buffer(array: Any) -> memoryview:
     Returns:
         The array's little-endian float64 bytes, as a flat byte memoryview.
     """
-    return memoryview(np.ascontiguousarray(array, dtype="<f8")).cast("B")
+    # A uint8 view, not memoryview.cast("B"): cast refuses an empty array (a model with no
+    # sample computed yet, whose saved state is then an empty buffer).
+    return memoryview(np.ascontiguousarray(array, dtype="<f8").reshape(-1).view(np.uint8))
 
 
 def cohorts_message(
@@ -270,13 +295,18 @@ def to_float64(buffer: Any, name: str, kind: str = "chunk") -> np.ndarray:
     Raises:
         ProtocolError: The buffer is not binary, or its length is not a whole number of float64s.
     """
+    return np.frombuffer(_float64_bytes(buffer, name, kind), dtype="<f8").astype(np.float64)
+
+
+def _float64_bytes(buffer: Any, name: str, kind: str) -> memoryview:
+    """The bytes of a buffer of whole float64 values, checked but not yet copied."""
     view = buffer_bytes(buffer, kind, name)
     if view.nbytes % 8 != 0:
         raise ProtocolError(
             f"{kind} message: buffer '{name}' expected a whole number of float64 values, "
             f"got {view.nbytes} bytes"
         )
-    return np.frombuffer(view, dtype="<f8").astype(np.float64)
+    return view
 
 
 # ------------------------------------------------------------------------------------------------
@@ -300,9 +330,20 @@ def parse_kernel_message(raw: Any) -> dict[str, Any]:
     if kind == "dataset":
         names = field(msg, "names", is_string_list, "a list of modality names")
         m = int(field(msg, "M", is_count, "a non-negative integer"))
+        if not MIN_MODALITIES <= m <= MAX_MODALITIES:
+            raise ProtocolError(
+                f"dataset message: field 'M' expected {MIN_MODALITIES} to {MAX_MODALITIES}"
+                f" modalities, got {number_text(float(m))}"
+            )
         if len(names) != m:
             raise ProtocolError(
                 f"dataset message: field 'names' expected {m} names (M), got {len(names)}"
+            )
+        n_samples = int(field(msg, "nSamples", is_count, "a non-negative integer"))
+        if n_samples > max_samples(m):
+            raise ProtocolError(
+                f"dataset message: field 'nSamples' expected at most {max_samples(m)} samples for"
+                f" M = {m}, got {number_text(float(n_samples))}"
             )
         return {
             "kind": "dataset",
@@ -310,15 +351,15 @@ def parse_kernel_message(raw: Any) -> dict[str, Any]:
             "label": field(msg, "label", is_string, "a string"),
             "names": names,
             "M": m,
-            "nSamples": int(field(msg, "nSamples", is_count, "a non-negative integer")),
+            "nSamples": n_samples,
             "target": field(msg, "target", is_string, "a string"),
         }
     if kind == "chunk":
         return {
             "kind": "chunk",
             "modelId": field(msg, "modelId", is_string, "a string"),
-            "start": int(field(msg, "start", is_count, "a non-negative integer")),
-            "count": int(field(msg, "count", is_count, "a non-negative integer")),
+            "start": _sample_count(msg, "start"),
+            "count": _sample_count(msg, "count"),
             "buffers": field(
                 msg, "buffers", is_chunk_buffer_names, "a list starting with 'values'"
             ),
@@ -386,17 +427,26 @@ def decode_chunk(header: Mapping[str, Any], buffers: Sequence[Any], m: int) -> d
         raise ProtocolError(
             f"chunk message: expected {len(names)} buffers ({', '.join(names)}), got {len(buffers)}"
         )
+    if not MIN_MODALITIES <= m <= MAX_MODALITIES:  # from the model's dataset message
+        raise ProtocolError(
+            f"chunk message: expected a model of {MIN_MODALITIES} to {MAX_MODALITIES} modalities,"
+            f" got M = {m}"
+        )
     decoded: dict[str, Any] = {"message": header}
+    views = []
+    # every buffer is checked against the header before any is copied
     for name, buffer in zip(names, buffers):
-        array = to_float64(buffer, name)
+        view = _float64_bytes(buffer, name, "chunk")
         per_sample = 2**m if name in ("values", "se") else 1
         expected = header["count"] * per_sample
-        if array.size != expected:
+        if view.nbytes // 8 != expected:
             raise ProtocolError(
                 f"chunk message: buffer '{name}' expected {expected} float64 values "
-                f"({header['count']} samples × {per_sample}), got {array.size}"
+                f"({header['count']} samples × {per_sample}), got {view.nbytes // 8}"
             )
-        decoded[name] = array
+        views.append(view)
+    for name, view in zip(names, views):
+        decoded[name] = np.frombuffer(view, dtype="<f8").astype(np.float64)
     return decoded
 
 
@@ -668,7 +718,7 @@ def parse_compared(
     Raises:
         ProtocolError: Naming the field or buffer, what was expected and what came.
     """
-    msg = dict(content)
+    msg = dict(check_object(content))
     msg.setdefault("kind", "compared")
     request_id = field(msg, "id", is_string, "a string")
     known = ", ".join(f"'{model_id}'" for model_id in models)

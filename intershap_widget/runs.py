@@ -117,7 +117,13 @@ def lower_this_threads_priority(niceness: int) -> None:
 
 @dataclass
 class ModelRun:
-    """One model's value tables, filled in as the engine streams them."""
+    """One model's value tables, filled in as the engine streams them.
+
+    ``filled`` is the number of leading samples computed (every sample before it is); ``done``
+    marks each computed sample, since an executor's chunks arrive in any order (``n_done``
+    counts them). ``failures`` holds the chunks an executor reported failed, and ``retry``
+    computes every sample not yet computed again (``InterSHAP.retry``).
+    """
 
     model_id: str
     label: str
@@ -137,7 +143,50 @@ class ModelRun:
     finished: threading.Event = field(default_factory=threading.Event)
     browser: protocol.BrowserResults | None = None
     cancel: Callable[[], None] | None = None
+    done: np.ndarray | None = None
+    completed: int = 0
+    failures: list[Any] = field(default_factory=list)
+    retry: Callable[[Any], bool] | None = None
+    _done_at_start: int = 0
     _results: Results | None = None
+
+    @property
+    def n_done(self) -> int:
+        """Samples computed so far, wherever they lie (``filled`` when no mask is kept)."""
+        return self.completed if self.done is not None else self.filled
+
+    def mark_done(self, start: int, stop: int) -> None:
+        """Records samples [start, stop) as computed; ``filled`` moves past every leading one.
+
+        Args:
+            start: The first sample.
+            stop: One past the last sample.
+        """
+        if self.done is None:
+            self.done = np.zeros(self.n_samples, dtype=bool)
+            self.done[: self.filled] = True
+            self.completed = self.filled
+        self.completed += int(stop - start - np.count_nonzero(self.done[start:stop]))
+        self.done[start:stop] = True
+        if start <= self.filled:
+            missing = np.flatnonzero(~self.done[self.filled :])
+            self.filled += int(missing[0]) if len(missing) else self.n_samples - self.filled
+
+    def done_ranges(self) -> list[tuple[int, int]]:
+        """The computed samples as half-open ranges ``(start, stop)``, in order.
+
+        Returns:
+            One range per run of consecutive computed samples.
+        """
+        if self.done is None:
+            return [(0, self.filled)] if self.filled else []
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], self.done.view(np.int8), [0]])))
+        return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+    def restart_clock(self) -> None:
+        """Starts the rate and time left afresh (a retry), from the samples computed now."""
+        self.started = time.perf_counter()
+        self._done_at_start = self.n_done
 
     @property
     def n_samples(self) -> int:
@@ -152,11 +201,13 @@ class ModelRun:
             until known), model rows and state.
         """
         elapsed = time.perf_counter() - self.started
-        rate = self.filled / elapsed if elapsed > 0 and self.state == "running" else 0.0
-        left = (self.n_samples - self.filled) / rate if rate > 0 else None
+        done = self.n_done
+        new = done - self._done_at_start
+        rate = new / elapsed if elapsed > 0 and self.state == "running" else 0.0
+        left = (self.n_samples - done) / rate if rate > 0 else None
         return {
             "model": self.label,
-            "done": self.filled,
+            "done": done,
             "total": self.n_samples,
             "samples_per_s": rate,
             "seconds_left": left,

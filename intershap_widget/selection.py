@@ -7,6 +7,8 @@ are tested against. Python reads and writes ``w.selection`` as a list of ints.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -87,6 +89,47 @@ def check_selection(indices: Sequence[int], n_samples: int) -> None:
             f"selection: expected sample indices from 0 to {n_samples - 1}, got {bad[:5]}"
             + (" ..." if len(bad) > 5 else "")
         )
+
+
+def duplicates(indices: Sequence[int]) -> list[int]:
+    """The indices listed more than once, each once, in the order of their second appearance."""
+    seen: set[int] = set()
+    repeated: dict[int, None] = {}
+    for i in indices:
+        if i in seen:
+            repeated[int(i)] = None
+        seen.add(int(i))
+    return list(repeated)
+
+
+def warn_duplicates(indices: Sequence[int]) -> None:
+    """Warns (``UserWarning``) when a selection set from Python lists a sample more than once.
+
+    ``w.selection`` keeps the list as given; the browser selects the distinct samples, so a
+    repeat there counts once (``w.compare(samples=...)`` is where a repeat counts again).
+    """
+    repeated = duplicates(indices)
+    if not repeated:
+        return
+    shown = ", ".join(str(i) for i in repeated[:10]) + (" ..." if len(repeated) > 10 else "")
+    warnings.warn(
+        f"selection: sample{'s' if len(repeated) > 1 else ''} {shown} listed more than once;"
+        " w.selection keeps the list as given, the widget selects each sample once"
+        f" ({len(set(indices))} distinct of {len(indices)})",
+        UserWarning,
+        stacklevel=_caller_level(),
+    )
+
+
+def _caller_level() -> int:
+    """The warnings stack level of the first frame outside traitlets and this package."""
+    frame, level = sys._getframe(2), 2  # 1: warn_duplicates's caller; 2: its caller
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not module.startswith(("traitlets", "intershap_widget", "ipywidgets")):
+            return level
+        frame, level = frame.f_back, level + 1
+    return 2
 
 
 def selection_to_json(indices: Sequence[int], _widget: Any = None) -> memoryview:

@@ -55,6 +55,9 @@ class TargetsMixin:
                 raise ValueError(
                     f"target: expected a class index in 0..{k - 1} for a model with {k} outputs, got {self.target}"
                 )
+            if self.output == "probabilities":  # checked like detected ones, before any coalition
+                self._check_probabilities = True
+                self._to_probabilities(out, "first rows")
 
     def _prepare(self) -> None:
         """Evaluates v(∅) once (background rows, or the replacement row) and fixes logits vs probabilities."""
@@ -138,21 +141,23 @@ class TargetsMixin:
     def _to_probabilities(self, out: np.ndarray, where: str) -> np.ndarray:
         if self._softmax:
             return softmax(out)
-        if self._check_probabilities:
-            tol = PROBABILITY_TOLERANCE
-            bad_range = out.min() < -tol or out.max() > 1 + tol
-            if bad_range or (self.output == "auto" and not looks_like_probabilities(out)):
-                forced = self.output == "probabilities"
+        if self._check_probabilities and not looks_like_probabilities(out):
+            sums = out.sum(axis=1)
+            got = (
+                f"entries from {out.min():.4g} to {out.max():.4g}, rows summing to"
+                f" {sums.min():.4g} to {sums.max():.4g} ({where})"
+            )
+            if self.output == "probabilities":
                 raise ModelOutputError(
-                    "model: "
-                    + (
-                        "output='probabilities' but the outputs are outside [0, 1]"
-                        if forced
-                        else "the outputs looked like probabilities (in [0, 1], rows summing to 1) on the first"
-                        f" rows, but not on a later batch ({where})"
-                    )
-                    + f": min {out.min():.4g}, max {out.max():.4g}; pass output='logits' or output='probabilities'"
+                    "output: expected the model to return probabilities with output='probabilities'"
+                    f" (entries in [0, 1], rows summing to 1 within {PROBABILITY_TOLERANCE:g}), got"
+                    f" {got}; pass output='logits' for scores a softmax should turn into probabilities"
                 )
+            raise ModelOutputError(
+                "model: the outputs looked like probabilities (in [0, 1], rows summing to 1) on the"
+                f" first rows, but not on a later batch: {got}; pass output='logits' or"
+                " output='probabilities'"
+            )
         return out
 
     def _targets(

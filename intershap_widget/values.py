@@ -70,16 +70,24 @@ from .chunks import ChunksMixin, _Cancelled
 from .draws import FIRST_ROUND, ROUND_GROWTH, BackgroundWindows, auto_rounds  # noqa: F401
 from .inputs import (
     Modalities,
+    cap_draws,
     check_background,
     check_baseline,
+    check_batch_rows,
+    check_bool,
+    check_chunk_samples,
     check_draws,
     check_masking,
+    check_memory_mb,
+    check_output,
     check_positive_int,
+    check_progress,
+    check_seed,
     check_target,
     check_tolerance,
     normalize_modalities,
 )
-from .models import OUTPUTS, ModelAdapter, adapt_model
+from .models import ModelAdapter, adapt_model
 from .targets import DEFAULT_TOLERANCE, STRATA_ROW_SHARE, TargetsMixin  # noqa: F401
 from .value_tables import ValueChunk, ValueResult
 
@@ -96,6 +104,8 @@ TILE_LIMIT_BYTES = 64 * 2**20
 #: multiple of the usual slot counts (4, 8, 12, 16, 20, 24, ...: see ``draws.py``), so chunks hold
 #: whole blocks of samples and all of them go through the tile.
 DEFAULT_CHUNK_SAMPLES = 240
+#: R, the draws per coalition when ``draws`` is not given (the paper's; SPEC §1)
+DEFAULT_DRAWS = 1000
 
 
 class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
@@ -114,7 +124,12 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
             required for ``masking="random"`` and ``"mean"``.
         names: modality names when ``modalities`` is a list (default ``m0, m1, ...``).
         masking: ``"random"``, ``"mean"`` or ``"baseline"``.
-        draws: R draws per coalition (int), or ``"auto"`` (adaptive, see ``tolerance``).
+        draws: R draws per coalition (int, default 1000), or ``"auto"`` (adaptive, see
+            ``tolerance``). With ``masking="random"`` R is capped at the number n of background
+            rows: R = n draws average every row once, which is already the exact background mean
+            (SPEC §1). A ``draws`` above n given explicitly is capped with a ``UserWarning`` that
+            says so (``draws=10**12`` on 30 rows computes 30 draws, exact values, SE 0); the
+            default 1000 is capped silently, and so is ``max_draws`` for ``draws="auto"``.
         target: ``"predicted"``, class index, ``"all"`` or ``"output"``.
         seed: seeds the draws (and the background subset); same seed -> identical values.
         batch_rows: model rows per call (default: about ``memory_mb`` MiB of input).
@@ -133,6 +148,9 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         stratify: order the background so that each window of draws is stratified by how its
             rows move the model (``masking="random"``; see ``_stratify_background``). False: a
             plain seeded random order.
+        executor: where the chunks are computed: None (this process), a
+            ``dask.distributed.Client`` or a ``concurrent.futures.Executor`` (``distributed.py``:
+            the engine is prepared here and shipped once per worker; the values are identical).
 
     Raises:
         ValueError: an argument is out of range or does not fit the model (named in the message).
@@ -147,7 +165,7 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         *,
         names: Any = None,
         masking: str = "random",
-        draws: int | str = 1000,
+        draws: int | str | None = None,
         target: str | int = "predicted",
         seed: int | None = 0,
         batch_rows: int | None = None,
@@ -160,21 +178,25 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         max_draws: int = 2000,
         memory_mb: float = 4.0,
         stratify: bool = True,
+        executor: Any = None,
     ) -> None:
+        from .distributed import check_executor, check_picklable
+
+        #: where the chunks are computed (None: here); checked before anything else is done
+        self.executor = executor
+        self._backend = check_executor(executor)
+        check_picklable(model, self._backend, executor)
+        self._model_source = model
+        #: model rows the executor's workers evaluated (``model_rows`` adds them)
+        self._remote_rows = 0
         self._modalities = normalize_modalities(modalities, names)
         self.masking = check_masking(masking)
-        self.draws = check_draws(draws)
+        #: an explicit draws above the background rows is capped with a warning, the default silently
+        self._draws_given = draws is not None
+        self.draws = check_draws(DEFAULT_DRAWS if draws is None else draws)
         self.target = check_target(target)
-        if seed is not None and (
-            not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0
-        ):
-            raise ValueError(f"seed: expected a non-negative int or None, got {seed!r}")
-        self.seed = seed
-        if not isinstance(output, str) or output not in OUTPUTS:
-            raise ValueError(
-                f"output: expected one of {', '.join(repr(o) for o in OUTPUTS)}, got {output!r}"
-            )
-        self.output = output
+        self.seed = seed = check_seed(seed)
+        self.output = check_output(output)
         if tolerance is not None and self.draws != "auto":
             raise ValueError(f"tolerance: only used with draws='auto', got draws={self.draws!r}")
         #: SE target of draws="auto"; when not given, set from the model's outputs by _prepare
@@ -183,16 +205,9 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         self.max_draws = check_positive_int(max_draws, "max_draws", "2000")
         if batch_rows is not None:
             batch_rows = check_positive_int(batch_rows, "batch_rows", "8192")
-        if (
-            not isinstance(memory_mb, (int, float))
-            or isinstance(memory_mb, bool)
-            or not memory_mb > 0
-        ):
-            raise ValueError(f"memory_mb: expected a positive number of MiB, got {memory_mb!r}")
-        self.common_draws = bool(common_draws)
-        if not isinstance(stratify, (bool, np.bool_)):
-            raise TypeError(f"stratify: expected True or False, got {stratify!r}")
-        self.stratify = bool(stratify)
+        memory_mb = check_memory_mb(memory_mb)
+        self.common_draws = check_bool(common_draws, "common_draws")
+        self.stratify = check_bool(stratify, "stratify")
         mods = self._modalities
 
         # Background / replacement rows.
@@ -261,8 +276,14 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
             ]
             self._empty_rows = np.zeros(1, dtype=np.intp)
         self._n_rows = int(self._rows[0].shape[0])
+        if self.masking == "random":  # R >= n rows is the exact background mean already
+            self.draws, self.max_draws = cap_draws(
+                self.draws, self.max_draws, self._n_rows, warn=self._draws_given
+            )
 
         row_bytes = sum(d * dt.itemsize for d, dt in zip(self._dims, self._dtypes, strict=True))
+        if batch_rows is not None:
+            batch_rows = check_batch_rows(batch_rows, row_bytes)
         if batch_rows is None:
             batch_rows = int(np.clip(int(memory_mb * 2**20) // max(row_bytes, 1), 64, 65536))
         self.batch_rows = int(batch_rows)
@@ -330,7 +351,7 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
     @property
     def model_rows(self) -> int:
         """Model rows evaluated so far (probe, background, full samples and coalitions)."""
-        return self._adapter.rows
+        return self._adapter.rows + self._remote_rows
 
     @property
     def model(self) -> ModelAdapter:
@@ -379,10 +400,12 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         On :meth:`cancel`, stops within one batch; the finished leading samples of the current
         chunk are yielded as a last, shorter chunk. A model error propagates; chunks already
         yielded stay valid.
+
+        With an ``executor``, chunks come in the order they finish; a cancel stops within one
+        chunk per worker; chunks that fail are raised together at the end as
+        ``distributed.ChunksFailed`` (naming their samples), after every other chunk.
         """
-        chunk_samples = check_positive_int(
-            chunk_samples, "chunk_samples", str(DEFAULT_CHUNK_SAMPLES)
-        )
+        chunk_samples = check_chunk_samples(chunk_samples, str(DEFAULT_CHUNK_SAMPLES))
         stop = self.n_samples if stop is None else stop
         if not (isinstance(start, (int, np.integer)) and 0 <= start <= self.n_samples):
             raise ValueError(
@@ -395,6 +418,18 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         if self._cancel.is_set():
             return
         self._prepare()
+        if self._backend is not None:  # chunks as they come back, in any order (distributed.py)
+            from .distributed import ChunkFailure, ChunksFailed, chunk_ranges, iter_outcomes
+
+            failures = []
+            for item in iter_outcomes(self, chunk_ranges(int(start), int(stop), chunk_samples)):
+                if isinstance(item, ChunkFailure):
+                    failures.append(item)
+                else:
+                    yield item
+            if failures:
+                raise ChunksFailed(failures)
+            return
         for a in range(int(start), int(stop), chunk_samples):
             b = min(a + chunk_samples, int(stop))
             try:
@@ -426,17 +461,25 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         """
         t0 = time.perf_counter()
         chunks: list[ValueChunk] = []
+        done = 0
         try:
             for chunk in self.iter_chunks(chunk_samples=chunk_samples):
                 chunks.append(chunk)
+                done += len(chunk)
                 if progress is not None:
-                    progress(chunk.stop, self.n_samples, self.model_rows)
+                    progress(done, self.n_samples, self.model_rows)
         except Exception as error:
             error.partial = self._result(chunks, time.perf_counter() - t0)  # type: ignore[attr-defined]
             raise
         return self._result(chunks, time.perf_counter() - t0)
 
     def _result(self, chunks: list[ValueChunk], seconds: float) -> ValueResult:
+        # an executor's chunks come in any order: the leading samples without a gap are kept
+        chunks = sorted(chunks, key=lambda c: c.start)
+        for i, chunk in enumerate(chunks):
+            if chunk.start != (chunks[i - 1].stop if i else 0):
+                chunks = chunks[:i]
+                break
         size = 1 << self.M
         k = self.n_classes
         shape: tuple[int, ...] = (0, k, size) if self.target == "all" else (0, size)
@@ -486,8 +529,10 @@ def compute_values(
     model: Any, modalities: Any, background: Any = None, **options: Any
 ) -> ValueResult:
     """One call: ``ValueEngine(model, modalities, background, **options).compute_all()``."""
-    progress = options.pop("progress", None)
-    chunk_samples = options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES)
+    progress = check_progress(options.pop("progress", None))
+    chunk_samples = check_chunk_samples(
+        options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES), str(DEFAULT_CHUNK_SAMPLES)
+    )
     return ValueEngine(model, modalities, background, **options).compute_all(
         progress, chunk_samples
     )

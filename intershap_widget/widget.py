@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -10,9 +11,10 @@ from typing import Any
 
 import numpy as np
 from ipywidgets import DOMWidget
+from traitlets import Any as AnyTrait
 from traitlets import Int, List, TraitError, Unicode, validate
 
-from . import interop, progress, protocol, selection
+from . import interop, progress, protocol, saved_state, selection
 from ._version import __version__
 from .compare import ModelComparison, compare_requests
 from .export import ExportReply, ExportRequests, FigureExport
@@ -62,12 +64,19 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
         prediction: One prediction per sample, for ``values``.
         label: The model's label, as the widget shows it.
         cohorts: A grouping of the samples; see ``set_cohorts``.
-        **engine_options: Passed to the engine: background, masking, draws, target, seed, ...
+        save_state_mb: The cap on the value tables kept in the widget's state (and so in a
+            notebook saved with its widget state), in megabytes; above it only a summary is kept.
+            Default ``saved_state.SAVE_STATE_MB`` (20); 0 keeps only the summary.
+        **engine_options: Passed to the engine: background, masking, draws, target, seed, ...;
+            ``executor=`` computes the chunks on a ``dask.distributed.Client`` or a
+            ``concurrent.futures.Executor`` (``distributed.py``; ``retry()`` after a failure).
 
     Attributes:
         selection: The samples selected in the widget (a brush, a lasso, a cohort), as a list of
             sample indices; an empty list means every sample. Set it from Python to select
-            samples in the widget. It travels to the browser as a buffer of int32 indices.
+            samples in the widget: the list is kept as given (order and repeats), a repeated
+            index is reported with a ``UserWarning``, and the widget selects the distinct
+            samples. It travels to the browser as a buffer of int32 indices.
         client_errors: Errors the browser reported.
 
     Raises:
@@ -91,6 +100,15 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
         from_json=selection.selection_from_json,
     )
 
+    #: Every finished model's value tables (or, above ``save_state_mb``, a summary), kept in the
+    #: widget's state so that a notebook saved with its widget state shows the results with no
+    #: kernel (saved_state.py). Set once per finished run, never per chunk.
+    _saved_state = AnyTrait(None, allow_none=True).tag(
+        sync=True,
+        to_json=saved_state.saved_state_to_json,
+        from_json=saved_state.saved_state_from_json,
+    )
+
     @validate("selection")
     def _check_selection(self, proposal: Any) -> list[int]:
         """Refuses indices outside the samples here, where the user can see which one was wrong.
@@ -99,7 +117,9 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
             proposal: The traitlets proposal; its 'value' is the new list of indices.
 
         Returns:
-            The indices as ints, in the order given (neither sorted nor de-duplicated).
+            The indices as ints, in the order given (neither sorted nor de-duplicated). A sample
+            listed twice stays twice here, with a ``UserWarning`` naming the repeated indices;
+            the widget in the browser selects the distinct samples (each once).
 
         Raises:
             SelectionError: An index is not a sample's (a ValueError naming the first few).
@@ -111,6 +131,7 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
                 selection.check_selection(indices, next(iter(runs.values())).n_samples)
             except protocol.ProtocolError as error:
                 raise SelectionError(str(error)) from None
+        selection.warn_duplicates(indices)
         return indices
 
     def __init__(
@@ -125,8 +146,10 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
         prediction: Any = None,
         label: str = "model",
         cohorts: Any = None,
+        save_state_mb: float | None = None,
         **engine_options: Any,
     ) -> None:
+        self.save_state_mb = saved_state.check_save_state_mb(save_state_mb)
         super().__init__()
         self._runs: dict[str, ModelRun] = {}
         self._cohorts: dict[str, tuple[list[str], np.ndarray]] = {}
@@ -136,19 +159,20 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
         self._comparisons = compare_requests()
         self.client_errors: list[str] = []
         self.on_msg(self._on_browser_message)
-        self.add_model(
-            label,
-            model,
-            modalities,
-            values=values,
-            names=names,
-            se=se,
-            labels=labels,
-            prediction=prediction,
-            **engine_options,
-        )
-        if cohorts is not None:
-            self.set_cohorts(cohorts)
+        with self.hold_sync():  # the saved state goes to the browser once, with the cohorts
+            self.add_model(
+                label,
+                model,
+                modalities,
+                values=values,
+                names=names,
+                se=se,
+                labels=labels,
+                prediction=prediction,
+                **engine_options,
+            )
+            if cohorts is not None:
+                self.set_cohorts(cohorts)
 
     # ----------------------------------------------------------------------------------------
     # Public API
@@ -184,6 +208,7 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
         with self._send_lock:
             if self._browser_ready:
                 self._send_cohorts()
+        self._save_state()
         return self
 
     def add_model(
@@ -286,6 +311,27 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
             )
         return run._results
 
+    def __repr__(self) -> str:
+        """One line per model: its global score, samples and state (the text/plain form)."""
+        runs = list(getattr(self, "_runs", {}).values())
+        if not runs:
+            return "InterSHAP: no model yet"
+        return "\n".join(
+            f"InterSHAP: {saved_state.summary_line(saved_state.run_summary(run, bootstrap=False))}"
+            for run in runs
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The widget view's bundle, with the whole text/plain line(s), untruncated.
+
+        What a viewer without the widget (nbconvert to markdown, GitHub) shows is the score as
+        it stood when the widget was displayed: display it after ``w.wait()`` for the final one.
+        """
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["text/plain"] = repr(self)
+        return data
+
     @property
     def models(self) -> list[str]:
         """The models' labels, in the order they were added."""
@@ -312,18 +358,57 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
         Returns:
             The widget, for chaining.
 
+        An interrupt (the stop button, Ctrl+C) stops the waiting, not the computation:
+        ``KeyboardInterrupt`` is raised here within a fraction of a second, the engine keeps
+        running in its thread, ``w.progress`` still says ``"running"`` and the views keep filling
+        in; ``w.cancel()`` stops it (keeping every finished sample), ``w.wait()`` waits again.
+
         Raises:
             TimeoutError: A model was not finished within ``timeout``.
+            KeyboardInterrupt: The kernel was interrupted while waiting (see above).
             Exception: The error a model raised, re-raised.
         """
         progress.wait_for_runs(self._runs.values(), timeout=timeout, verbose=verbose)
         return self
 
     def cancel(self) -> None:
-        """Stops every running model within one batch; what was computed is kept."""
+        """Stops every running model within one batch; what was computed is kept.
+
+        With an ``executor``, no further chunk is sent and the chunks running are waited for
+        (and kept): the workers stop within one chunk each.
+        """
         for run in self._runs.values():
             if run.cancel is not None and run.state == "running":
                 run.cancel()
+
+    def retry(self, executor: Any = None) -> InterSHAP:
+        """Computes every sample a model has not computed yet, in the background, as before.
+
+        Those are the chunks that failed on an ``executor`` (a task that raised, a worker that
+        died: the status names their samples), and the samples a cancel or a model error left
+        out. Everything computed stays; the values are the ones an uninterrupted run gives.
+
+        Args:
+            executor: Where to compute them from now on (e.g. a new ``ProcessPoolExecutor``
+                after one broke); None keeps each model's own (``executor=`` of ``InterSHAP``).
+
+        Returns:
+            The widget, for chaining: ``w.retry().wait()``.
+
+        Raises:
+            RuntimeError: A model is still running (``wait()`` or ``cancel()`` first).
+            TypeError: ``executor`` is not an executor, or the model cannot be sent to it.
+        """
+        restarts = {id(run.retry): run for run in self._runs.values() if run.retry is not None}
+        for run in self._runs.values():
+            if run.retry is not None and run.state == "running":
+                raise RuntimeError(
+                    f"retry: {run.label!r} is still running; call w.wait() or w.cancel() first"
+                )
+        for run in restarts.values():
+            assert run.retry is not None
+            run.retry(executor)
+        return self
 
     # ----------------------------------------------------------------------------------------
     # Building runs
@@ -389,9 +474,12 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
         Raises:
             ValueError: An input is wrong, or the samples differ from the other models'.
         """
+        from .inputs import check_chunk_samples
         from .values import DEFAULT_CHUNK_SAMPLES, ValueEngine
 
-        chunk_samples = int(options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES))
+        chunk_samples = check_chunk_samples(
+            options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES), str(DEFAULT_CHUNK_SAMPLES)
+        )
         engine = ValueEngine(model, modalities, names=names, **options)
         n, m = engine.n_samples, engine.M
         self._check_same_samples(n, label)
@@ -416,14 +504,62 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
         ]
         thread = threading.Thread(
             target=self._stream,
-            args=(runs, engine, chunk_samples, per_class),
+            args=(runs, engine, chunk_samples, per_class, [(0, n)]),
             name=f"intershap-{label}",
             daemon=True,
         )
+        restart = functools.partial(self._restart, runs, engine, chunk_samples, per_class)
         for run in runs:  # the browser hears of each run before its first chunk
+            run.retry = restart
             self._announce(run)
         thread.start()
         return runs
+
+    def _restart(
+        self,
+        runs: list[ModelRun],
+        engine: Any,
+        chunk_samples: int,
+        per_class: bool,
+        executor: Any = None,
+    ) -> bool:
+        """Starts the engine's thread again on the samples its runs lack (``retry``).
+
+        Args:
+            runs: The runs one engine feeds.
+            engine: The engine.
+            chunk_samples: Samples per chunk.
+            per_class: Whether each run is one class of ``target="all"``.
+            executor: Another executor to use from now on, or None for the engine's own.
+
+        Returns:
+            Whether anything was missing (and so started).
+        """
+        from .distributed import use_executor
+
+        first = runs[0]
+        done = first.done if first.done is not None else np.arange(first.n_samples) < first.filled
+        missing = np.flatnonzero(np.diff(np.concatenate([[0], (~done).view(np.int8), [0]])))
+        spans = [(int(a), int(b)) for a, b in zip(missing[::2], missing[1::2], strict=True)]
+        if executor is not None:
+            use_executor(engine, executor)
+        if not spans:
+            return False
+        engine.reset_cancel()
+        with self._send_lock:
+            for run in runs:
+                run.failures, run.error, run.message, run.state = [], None, "", "running"
+                run.finished.clear()
+                run.restart_clock()
+                if self._browser_ready:
+                    self.send(protocol.status_message(run.model_id, "running"))
+        threading.Thread(
+            target=self._stream,
+            args=(runs, engine, chunk_samples, per_class, spans),
+            name=f"intershap-{first.label}-retry",
+            daemon=True,
+        ).start()
+        return True
 
     def _check_same_samples(self, n: int, label: str) -> None:
         """Raises ValueError unless ``n`` is the number of samples of every model shown."""
@@ -443,12 +579,35 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
     # ----------------------------------------------------------------------------------------
     # Streaming (runs on the engine's thread)
 
-    def _stream(self, runs: list[ModelRun], engine: Any, chunk_samples: int, per_class: bool) -> None:
-        """Feeds the engine's chunks into the runs and the browser (the engine's thread)."""
+    def _stream(
+        self,
+        runs: list[ModelRun],
+        engine: Any,
+        chunk_samples: int,
+        per_class: bool,
+        spans: list[tuple[int, int]],
+    ) -> None:
+        """Feeds the engine's chunks into the runs and the browser (the engine's thread).
+
+        ``spans``: the sample ranges to compute. With an executor, chunks come in any order and
+        a failed one is reported at once (its samples, in the status) while the others go on.
+        """
+        from .distributed import ChunkFailure, ChunksFailed, engine_outcomes, failure_message
+
         lower_this_threads_priority(ENGINE_THREAD_NICENESS)
         last_progress = 0.0
         try:
-            for chunk in engine.iter_chunks(chunk_samples=chunk_samples):
+            for chunk in engine_outcomes(engine, spans, chunk_samples):
+                if isinstance(chunk, ChunkFailure):
+                    with self._send_lock:
+                        for run in runs:
+                            run.failures.append(chunk)
+                            run.message = failure_message(run.failures)
+                            if self._browser_ready:
+                                self.send(
+                                    protocol.status_message(run.model_id, "error", run.message)
+                                )
+                    continue
                 stop = chunk.start + len(chunk)
                 with self._send_lock:
                     for k, run in enumerate(runs):
@@ -458,23 +617,30 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
                         if self._browser_ready:
                             self._send_chunk(run, chunk.start, stop)
                 now = time.perf_counter()
-                if now - last_progress >= MIN_PROGRESS_INTERVAL_S or stop == runs[0].n_samples:
+                finished = runs[0].n_done == runs[0].n_samples
+                if now - last_progress >= MIN_PROGRESS_INTERVAL_S or finished:
                     last_progress = now
                     for run in runs:
                         self._send_progress(run)
             state = "cancelled" if runs[0].filled < runs[0].n_samples else "done"
             for run in runs:
                 run.state = state
+                if run.failures:
+                    run.state, run.error = "error", ChunksFailed(run.failures)
+                    run.message = str(run.error)
         except BaseException as error:  # noqa: BLE001 - shown in the widget and re-raised by wait()
             for run in runs:
                 run.state, run.error = "error", error
                 run.message = f"{type(error).__name__}: {error}"
         finally:
-            with self._send_lock:
-                for run in runs:
-                    if self._browser_ready:
-                        self.send(protocol.status_message(run.model_id, run.state, run.message))
-                    run.finished.set()
+            try:
+                self._save_state()
+            finally:
+                with self._send_lock:
+                    for run in runs:
+                        if self._browser_ready:
+                            self.send(protocol.status_message(run.model_id, run.state, run.message))
+                        run.finished.set()
 
     @staticmethod
     def _store_chunk(
@@ -489,7 +655,7 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
             if run.predicted_class is None:
                 run.predicted_class = np.full(run.n_samples, np.nan)
             run.predicted_class[chunk.start : stop] = chunk.predicted_class
-        run.filled = stop
+        run.mark_done(chunk.start, stop)
         run.model_rows = model_rows
 
     # ----------------------------------------------------------------------------------------
@@ -501,14 +667,33 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
             self._runs[run.model_id] = run
             if self._browser_ready:
                 self._send_all(run)
+        if run.state != "running":
+            self._save_state()
+
+    def _save_state(self) -> None:
+        """Keeps every finished run's tables (or, above the cap, a summary) in the synced state.
+
+        Called once per finished run (and when the cohorts change), never per chunk: ipywidgets
+        sends the new state to the browser, and a notebook saved with its widget state holds it.
+        """
+        with self._send_lock:
+            if not self._browser_ready:
+                # Nothing is sent on the comm before the browser's hello: a message sent from the
+                # engine's thread then would route the hello itself to the main shell, where a
+                # waiting cell (w.export under Run All) never sees it. The hello saves it.
+                return
+            cap = saved_state.SAVE_STATE_MB if self.save_state_mb is None else self.save_state_mb
+            runs, cohorts = list(self._runs.values()), dict(self._cohorts)
+            self._saved_state = saved_state.build_saved_state(runs, cohorts, cap)
 
     def _send_all(self, run: ModelRun) -> None:
         """Sends a run's data set, every table computed so far and its state."""
         self.send(
             protocol.dataset_message(run.model_id, run.label, run.names, run.n_samples, run.target)
         )
-        for start in range(0, run.filled, RESEND_BLOCK):
-            self._send_chunk(run, start, min(run.filled, start + RESEND_BLOCK))
+        for first, last in run.done_ranges():  # an executor's chunks leave gaps until retried
+            for start in range(first, last, RESEND_BLOCK):
+                self._send_chunk(run, start, min(last, start + RESEND_BLOCK))
         if run.state != "running":
             self.send(protocol.status_message(run.model_id, run.state, run.message))
         else:
@@ -560,6 +745,8 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
                 for run in self._runs.values():
                     self._send_all(run)
                 self._send_cohorts()
+            if any(run.state != "running" for run in self._runs.values()):
+                self._save_state()
         elif isinstance(message, protocol.Cancel):
             for run in self._runs.values():
                 if run.cancel is not None and message.model_id in (None, run.model_id):

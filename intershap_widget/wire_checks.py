@@ -30,6 +30,11 @@ MISSING = object()
 
 def number_text(value: float) -> str:
     """Writes a number as JavaScript's String(value) does, so that both sides say the same."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1e21:
+        try:  # as JavaScript would hold it: a float64, or Infinity beyond
+            value = float(value)
+        except OverflowError:
+            return "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
@@ -90,12 +95,17 @@ def is_string(v: Any) -> bool:
 
 def is_count(v: Any) -> bool:
     """A non-negative whole number."""
-    return is_number(v) and math.isfinite(v) and float(v).is_integer() and v >= 0
+    return is_finite(v) and (isinstance(v, int) or float(v).is_integer()) and v >= 0
 
 
 def is_finite(v: Any) -> bool:
-    """A finite number."""
-    return is_number(v) and math.isfinite(v)
+    """A finite number: one a JavaScript number can hold (an int beyond float64 is not)."""
+    if not is_number(v):
+        return False
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
 
 
 def is_nullable_number(v: Any) -> bool:

@@ -32,10 +32,10 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/python -m pip install --quiet "torch==2.13.0"
 fi
 
-# The test command (--browser) also installs the optional shap/shapiq extras, so their tests run
-# in CI; `bash scripts/start.sh` stays lean.
+# The test command (--browser) also installs the optional shap/shapiq extras and Dask
+# (distributed), so their tests run in CI; `bash scripts/start.sh` stays lean.
 extras="test,models"
-[ "$want_browser" = 1 ] && extras="test,models,interop"
+[ "$want_browser" = 1 ] && extras="test,models,interop,distributed"
 echo "==> the package itself (pip install . builds the prebuilt lab extension) with [$extras]"
 .venv/bin/python -m pip install --quiet ".[$extras]"
 

@@ -20,6 +20,7 @@ import type { BrowserMessage } from './protocol/messages';
 import { COMPARED_BUFFERS, isCompareRequest, parseCompareMessage } from './protocol/compare';
 import type { CompareMessage, CompareReply } from './protocol/compare';
 import { isExportRequest, parseExportMessage } from './protocol/export';
+import { parseSavedState, tooLargeNotice } from './protocol/savedState';
 import type { ExportMessage, ExportReply } from './protocol/export';
 import { MODULE_NAME, MODULE_VERSION } from './version';
 import { Dashboard } from './views/dashboard';
@@ -74,7 +75,10 @@ export class InterSHAPModel extends DOMWidgetModel {
     selection: {
       serialize: (value: unknown) =>
         selectionToBuffer(value === null || value === undefined ? [] : decodeSelection(value))
-    }
+    },
+    // The kernel's saved tables (DataViews inside JSON) go into the notebook as they came: the
+    // default serializer would copy them through JSON and lose the bytes.
+    _saved_state: { serialize: (value: unknown) => value }
   };
 
   initialize(attributes: Backbone.ObjectHash, options: { model_id: string; comm?: unknown }): void {
@@ -97,8 +101,38 @@ export class InterSHAPModel extends DOMWidgetModel {
     });
     this.linkSelection();
     this.watchKernel();
-    // The kernel (re)sends every value table on hello: a reloaded page gets its data back.
-    this.sendMessage({ kind: 'hello', protocol: PROTOCOL_VERSION });
+    if (options.comm) {
+      // The kernel (re)sends every value table on hello: a reloaded page gets its data back.
+      this.sendMessage({ kind: 'hello', protocol: PROTOCOL_VERSION });
+    } else {
+      // Made from the notebook's saved widget state: no kernel holds this widget.
+      this.replaySavedState();
+    }
+  }
+
+  /**
+   * Feeds the value tables saved with the notebook (`_saved_state`) into the session exactly as
+   * the kernel's messages would come (dataset, chunks, status; cohorts), so every view works as
+   * with a kernel. Only for a model without a comm: a live kernel streams the tables itself.
+   */
+  private replaySavedState(): void {
+    const raw: unknown = this.get('_saved_state');
+    if (raw === null || raw === undefined) {
+      return;
+    }
+    try {
+      const saved = parseSavedState(raw);
+      for (const { content, buffers } of saved.messages) {
+        this.session.receive(content, buffers);
+      }
+      this.session.notice = saved.tablesSaved
+        ? 'Shown from the value tables saved with the notebook (no kernel holds this widget): ' +
+          'every view is recomputed in the browser; re-run the cell to compute again.'
+        : tooLargeNotice(saved);
+      this.session.notify();
+    } catch (error) {
+      this.session.reportError(error);
+    }
   }
 
   /**
@@ -107,6 +141,9 @@ export class InterSHAPModel extends DOMWidgetModel {
    */
   private watchKernel(): void {
     const lost = () => {
+      if (!this.comm) {
+        return; // made from saved state: there was never a kernel to lose
+      }
       this.session.error =
         'Lost the connection to the kernel (it died, restarted or shut down). The results on ' +
         'screen are kept; re-run the cell to compute again.';
@@ -135,7 +172,9 @@ export class InterSHAPModel extends DOMWidgetModel {
     this.session.onSelectionChange = (selection, origin) => {
       if (origin === 'view') {
         this.set('selection', selection ? selection.slice() : new Int32Array(0), FROM_SESSION);
-        this.save_changes();
+        if (this.comm) {
+          this.save_changes(); // with no kernel (saved state), the selection stays in the page
+        }
       }
     };
     const fromKernel = (value: unknown) => {

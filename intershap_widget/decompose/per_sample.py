@@ -23,6 +23,10 @@ def _assemble(pairs: np.ndarray, phi: np.ndarray, m: int) -> np.ndarray:
     return mat
 
 
+#: Rows per block of the product: its temporaries stay a few MB whatever N (docs/BENCHMARKS.md).
+_DECOMPOSE_BLOCK_ROWS = 16_384
+
+
 def decompose(values: np.ndarray) -> Decomposition:
     """Decompose value tables ``values`` of shape ``(N, 2**M)`` (bitmask order), M in 2..16.
 
@@ -32,7 +36,31 @@ def decompose(values: np.ndarray) -> Decomposition:
     """
     v, m = validate_values(values, "values")
     n = v.shape[0]
-    out = centred(v) @ value_weights(m)
+    weights = value_weights(m)
+    shapley = np.empty((n, m))
+    matrices = np.empty((n, m, m))
+    order_mass = np.empty((n, m))
+    local = np.empty(n)
+    # In blocks, straight into the result arrays: one pass over a million tables allocates a few
+    # MB at a time instead of the product, its copies and |Φ| over all of them (5x the table).
+    for start in range(0, n, _DECOMPOSE_BLOCK_ROWS):
+        rows = slice(start, min(n, start + _DECOMPOSE_BLOCK_ROWS))
+        out = centred(v[rows]) @ weights
+        shapley[rows], matrices[rows], order_mass[rows], local[rows] = _split(out, m)
+    return Decomposition(
+        M=m,
+        shapley=readonly(shapley),
+        matrices=readonly(matrices),
+        local=readonly(local),
+        order_mass=readonly(order_mass),
+    )
+
+
+def _split(
+    out: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(φ, Φ, order masses, local score)`` of a block of the product with ``value_weights``."""
+    n = out.shape[0]
     d = np.arange(m)
     if m <= FULL_MATRIX_MAX_M:
         q = m * m
@@ -47,17 +75,9 @@ def decompose(values: np.ndarray) -> Decomposition:
         mat = _assemble(pairs, out[:, q : q + m], m)
         off = 2.0 * np.abs(pairs).sum(axis=1)
         den = off + np.abs(mat[:, d, d]).sum(axis=1)
-    phi = out[:, q : q + m]
-    mass = out[:, q + m :]
     local = np.full(n, np.nan)
     np.divide(off, den, out=local, where=den != 0)
-    return Decomposition(
-        M=m,
-        shapley=readonly(np.ascontiguousarray(phi)),
-        matrices=readonly(np.ascontiguousarray(mat)),
-        local=readonly(local),
-        order_mass=readonly(np.ascontiguousarray(mass)),
-    )
+    return out[:, q : q + m], mat, out[:, q + m :], local
 
 
 def sii(values: np.ndarray, subset_mask: int) -> np.ndarray:

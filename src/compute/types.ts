@@ -174,7 +174,10 @@ export type PairedIntervals = PairedBounds;
 
 export interface GroupSummary {
   code: number;
+  /** The cohort's received samples, within the selection when one was given. */
   members: Int32Array;
+  /** The cohort's received samples, whatever the selection (N in "n of N in the selection"). */
+  total: number;
   aggregate: Aggregate;
 }
 
@@ -222,7 +225,7 @@ export type ComputeRequest =
       subset?: Int32Array;
       bootstrap: BootstrapSettings;
     }
-  | { op: 'groups'; modelId: string; grouping: GroupingSpec };
+  | { op: 'groups'; modelId: string; grouping: GroupingSpec; selection?: Int32Array };
 
 /** 'simd': WebAssembly SIMD on tables in WebAssembly memory; 'javascript': the compiled kernels. */
 export type KernelKind = 'simd' | 'javascript';

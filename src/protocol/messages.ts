@@ -12,6 +12,24 @@
 
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * Bounds a header must keep before anything is allocated for it (the same in protocol.py). The
+ * modality limits equal `MIN_MODALITIES`/`MAX_MODALITIES` in src/core/validate.ts (this layer may
+ * import nothing; tests/ts/protocol/fuzz.test.ts checks they agree). A data set holds at most
+ * `MAX_SAMPLES` samples and `MAX_TABLE_VALUES` value-table entries (nSamples × 2^M, 8 GiB of
+ * float64), far above what a browser tab can hold, so a real data set never meets them while a
+ * header of 2^40 samples or M = 30 is refused before the session or the worker allocates.
+ */
+export const MIN_WIRE_MODALITIES = 2;
+export const MAX_WIRE_MODALITIES = 16;
+export const MAX_SAMPLES = 2 ** 25;
+export const MAX_TABLE_VALUES = 2 ** 30;
+
+/** The most samples a data set of M modalities may announce. */
+export function maxSamples(M: number): number {
+  return Math.min(MAX_SAMPLES, Math.floor(MAX_TABLE_VALUES / 2 ** M));
+}
+
 /** One model's data set: sent first, and again whenever the browser says hello. */
 export interface DatasetMessage {
   kind: 'dataset';
@@ -142,9 +160,20 @@ export function parseKernelMessage(raw: unknown): KernelMessage {
     case 'dataset': {
       const names = field(msg, 'names', isStringArray, 'a list of modality names');
       const M = field(msg, 'M', isCount, 'a non-negative integer');
+      if (M < MIN_WIRE_MODALITIES || M > MAX_WIRE_MODALITIES) {
+        throw new ProtocolError(
+          `dataset message: field 'M' expected ${MIN_WIRE_MODALITIES} to ${MAX_WIRE_MODALITIES} modalities, got ${M}`
+        );
+      }
       if (names.length !== M) {
         throw new ProtocolError(
           `dataset message: field 'names' expected ${M} names (M), got ${names.length}`
+        );
+      }
+      const nSamples = field(msg, 'nSamples', isCount, 'a non-negative integer');
+      if (nSamples > maxSamples(M)) {
+        throw new ProtocolError(
+          `dataset message: field 'nSamples' expected at most ${maxSamples(M)} samples for M = ${M}, got ${nSamples}`
         );
       }
       return {
@@ -153,7 +182,7 @@ export function parseKernelMessage(raw: unknown): KernelMessage {
         label: field(msg, 'label', isString, 'a string'),
         names,
         M,
-        nSamples: field(msg, 'nSamples', isCount, 'a non-negative integer'),
+        nSamples,
         target: field(msg, 'target', isString, 'a string')
       };
     }
@@ -161,8 +190,8 @@ export function parseKernelMessage(raw: unknown): KernelMessage {
       return {
         kind: 'chunk',
         modelId: field(msg, 'modelId', isString, 'a string'),
-        start: field(msg, 'start', isCount, 'a non-negative integer'),
-        count: field(msg, 'count', isCount, 'a non-negative integer'),
+        start: sampleCount(msg, 'start'),
+        count: sampleCount(msg, 'count'),
         buffers: field(msg, 'buffers', isBufferNames, `a list starting with 'values'`)
       };
     case 'progress':
@@ -201,6 +230,17 @@ export function parseKernelMessage(raw: unknown): KernelMessage {
   }
 }
 
+/** A chunk's `start` or `count`: a non-negative integer of at most `MAX_SAMPLES`. */
+function sampleCount(msg: Json, name: string): number {
+  const value = field(msg, name, isCount, 'a non-negative integer');
+  if (value > MAX_SAMPLES) {
+    throw new ProtocolError(
+      `${String(msg.kind)} message: field '${name}' expected at most ${MAX_SAMPLES} samples, got ${value}`
+    );
+  }
+  return value;
+}
+
 const KERNEL_KINDS = ['dataset', 'chunk', 'progress', 'status', 'cohorts'];
 const BROWSER_KINDS = ['hello', 'cancel', 'clientError', 'results'];
 
@@ -232,6 +272,11 @@ function bytesOf(buffer: Buffer): Uint8Array {
  * `kind` names the message in the error.
  */
 export function toFloat64(buffer: Buffer, name: string, kind = 'chunk'): Float64Array {
+  return copyFloat64(float64Bytes(buffer, name, kind));
+}
+
+/** The bytes of a buffer of whole float64 values, checked but not yet copied. */
+function float64Bytes(buffer: Buffer, name: string, kind: string): Uint8Array {
   if (!(buffer instanceof ArrayBuffer || ArrayBuffer.isView(buffer))) {
     throw new ProtocolError(
       `${kind} message: buffer '${name}' expected a binary buffer, got ${describe(buffer)}`
@@ -243,6 +288,10 @@ export function toFloat64(buffer: Buffer, name: string, kind = 'chunk'): Float64
       `${kind} message: buffer '${name}' expected a whole number of float64 values, got ${view.byteLength} bytes`
     );
   }
+  return view;
+}
+
+function copyFloat64(view: Uint8Array): Float64Array {
   const out = new Float64Array(view.byteLength / 8);
   new Uint8Array(out.buffer).set(view);
   return out;
@@ -259,17 +308,28 @@ export function decodeChunk(
       `chunk message: expected ${message.buffers.length} buffers (${message.buffers.join(', ')}), got ${buffers.length}`
     );
   }
+  if (!(M >= MIN_WIRE_MODALITIES && M <= MAX_WIRE_MODALITIES)) {
+    // from the model's dataset message
+    throw new ProtocolError(
+      `chunk message: expected a model of ${MIN_WIRE_MODALITIES} to ${MAX_WIRE_MODALITIES} modalities, got M = ${M}`
+    );
+  }
   const decoded: DecodedChunk = { message, values: new Float64Array(0) };
-  message.buffers.forEach((name, i) => {
-    const array = toFloat64(buffers[i], name);
+  // Every buffer is checked against the header before any is copied: a chunk allocates only
+  // what its header promises, and a bad chunk allocates nothing.
+  const views = message.buffers.map((name, i) => {
+    const view = float64Bytes(buffers[i], name, 'chunk');
     const perSample = name === 'values' || name === 'se' ? 2 ** M : 1;
     const expected = message.count * perSample;
-    if (array.length !== expected) {
+    if (view.byteLength / 8 !== expected) {
       throw new ProtocolError(
-        `chunk message: buffer '${name}' expected ${expected} float64 values (${message.count} samples × ${perSample}), got ${array.length}`
+        `chunk message: buffer '${name}' expected ${expected} float64 values (${message.count} samples × ${perSample}), got ${view.byteLength / 8}`
       );
     }
-    decoded[name] = array;
+    return view;
+  });
+  message.buffers.forEach((name, i) => {
+    decoded[name] = copyFloat64(views[i]);
   });
   return decoded;
 }

@@ -147,7 +147,7 @@ export class CohortsView extends Widget implements DashboardView {
     if (options.length === 0 || this.grouping === null || !model.aggregate || !context.drawCharts) {
       return;
     }
-    const key = `${modelId}|${this.grouping}|${model.version}|${context.themeVersion}`;
+    const key = `${modelId}|${this.grouping}|${model.version}|${source.selectionVersion}|${context.themeVersion}`;
     if (key === this.drawnKey) {
       return;
     }
@@ -158,10 +158,13 @@ export class CohortsView extends Widget implements DashboardView {
       return;
     }
     const cohorts = largest(all, MAX_COHORTS);
+    const within = all.some(c => c.inSelection)
+      ? ` · within the selection of ${formatCount(source.selection?.length ?? 0)} samples`
+      : '';
     this.note.textContent =
-      all.length > cohorts.length
+      (all.length > cohorts.length
         ? ` · the ${MAX_COHORTS} largest of ${formatCount(all.length)} cohorts`
-        : ` · ${formatCount(all.length)} cohorts`;
+        : ` · ${formatCount(all.length)} cohorts`) + within;
     const intervals: Array<Interval | null> = cohorts.map(() => null);
     this.renderTable(context, cohorts, intervals);
     await nextTask();
@@ -255,13 +258,21 @@ export class CohortsView extends Widget implements DashboardView {
       const row = element('tr', '');
       row.dataset.cohort = String(k);
       const select = element('button', 'intershap-cohort-select jp-mod-styled', 'Select');
-      select.title = 'Make this cohort the selection';
+      select.title = cohort.inSelection
+        ? 'Make this cohort (within the current selection) the selection'
+        : 'Make this cohort the selection';
       select.addEventListener('click', () => context.source.setSelection(cohort.members, 'view'));
       const actions = element('td', '');
       actions.append(select);
       row.append(
         element('td', 'intershap-cohort-name', cohort.name),
-        element('td', 'intershap-cohort-n', formatCount(cohort.aggregate.n)),
+        element(
+          'td',
+          'intershap-cohort-n',
+          cohort.inSelection
+            ? `${formatCount(cohort.aggregate.n)} of ${formatCount(cohort.total)} in the selection`
+            : formatCount(cohort.aggregate.n)
+        ),
         element('td', 'intershap-cohort-score', formatNumber(cohort.aggregate.globalIntershap)),
         element('td', 'intershap-cohort-interval', formatInterval(intervals[k])),
         element('td', 'intershap-cohort-local', formatNumber(cohort.aggregate.localMean)),
@@ -291,6 +302,6 @@ function largest(cohorts: CohortSummary[], limit: number): CohortSummary[] {
   if (cohorts.length <= limit) {
     return cohorts;
   }
-  const keep = new Set([...cohorts].sort((a, b) => b.aggregate.n - a.aggregate.n).slice(0, limit));
+  const keep = new Set([...cohorts].sort((a, b) => b.total - a.total).slice(0, limit));
   return cohorts.filter(c => keep.has(c));
 }

@@ -63,6 +63,9 @@ class ModelPicker extends Widget {
 
 export class Dashboard extends BoxPanel {
   private readonly status: StatusBar;
+  private readonly toolbar: Panel;
+  /** The notice and error the toolbar was last sized for. */
+  private toolbarKey = '';
   private readonly picker: ModelPicker;
   private readonly tabs: TabPanel;
   private readonly exportMenu: ExportMenu;
@@ -96,6 +99,7 @@ export class Dashboard extends BoxPanel {
     this.status = new StatusBar(onCancel);
     this.picker = new ModelPicker(modelId => linked.update({ modelId }));
     const toolbar = new Panel();
+    this.toolbar = toolbar;
     toolbar.addClass('intershap-toolbar');
     toolbar.addWidget(this.status);
     toolbar.addWidget(this.picker);
@@ -157,6 +161,7 @@ export class Dashboard extends BoxPanel {
     this.unsubscribe = source.subscribe(() => {
       // Progress is cheap to show and should never lag: only the charts are throttled.
       this.status.render(source);
+      this.fitToolbar();
       this.throttle.request();
     });
     this.unwatchTheme = watchTheme(() => {
@@ -164,6 +169,29 @@ export class Dashboard extends BoxPanel {
       requestDraw();
     });
     this.throttle.request();
+  }
+
+  /**
+   * A notice or an error may wrap onto more lines than the toolbar's height: the toolbar grows to
+   * show them whole. Measured only when their text or the width changes (a layout read, never
+   * per chunk).
+   */
+  private fitToolbar(): void {
+    const width = this.toolbar.node.clientWidth;
+    const key = `${this.source.notice ?? ''}\u0000${this.source.error ?? ''}\u0000${width}`;
+    if (key === this.toolbarKey || !this.isAttached) {
+      return;
+    }
+    const height = this.status.node.offsetHeight;
+    if (height === 0 || width === 0) {
+      return; // hidden: measured when shown
+    }
+    this.toolbarKey = key;
+    const needed = Math.max(30, Math.ceil(height) + 2);
+    if (this.toolbar.node.style.minHeight !== `${needed}px`) {
+      this.toolbar.node.style.minHeight = `${needed}px`;
+      this.fit();
+    }
   }
 
   /** Shows one sample in the local view (a click on a point, anywhere). */
@@ -314,6 +342,12 @@ export class Dashboard extends BoxPanel {
   private async draw(): Promise<void> {
     this.status.render(this.source);
     const modelId = this.activeModel();
+    // Only a summary came back from the notebook's saved state: no model to draw, only the notice.
+    const summaryOnly = modelId === null && this.source.notice !== null;
+    for (const part of [this.tabs, this.picker, this.exportMenu]) {
+      part.setHidden(summaryOnly);
+    }
+    this.toggleClass('intershap-summary-only', summaryOnly);
     if (modelId === null) {
       return;
     }
@@ -344,11 +378,20 @@ export class Dashboard extends BoxPanel {
     );
   }
 
+  protected onResize(msg: Widget.ResizeMessage): void {
+    super.onResize(msg);
+    this.fitToolbar();
+  }
+
   protected onAfterShow(): void {
+    this.fitToolbar();
     this.throttle.flush();
   }
 
   protected onAfterAttach(): void {
+    this.status.render(this.source);
+    // Measured once the browser has laid the new view out (it has no width yet).
+    requestAnimationFrame(() => this.fitToolbar());
     this.throttle.flush();
   }
 

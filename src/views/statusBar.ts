@@ -16,6 +16,7 @@ export class StatusBar extends Widget {
   private readonly progressBar: HTMLProgressElement;
   private readonly cancelButton: HTMLButtonElement;
   private readonly errorText: HTMLElement;
+  private readonly noticeText: HTMLElement;
   private runningModel: string | null = null;
 
   constructor(onCancel: (modelId: string) => void) {
@@ -36,7 +37,16 @@ export class StatusBar extends Widget {
     this.errorText = document.createElement('div');
     this.errorText.className = 'intershap-error';
     this.errorText.setAttribute('role', 'alert');
-    this.node.append(this.progressBar, this.progressText, this.cancelButton, this.errorText);
+    this.noticeText = document.createElement('div');
+    this.noticeText.className = 'intershap-notice';
+    this.noticeText.setAttribute('role', 'status');
+    this.node.append(
+      this.progressBar,
+      this.progressText,
+      this.cancelButton,
+      this.noticeText,
+      this.errorText
+    );
   }
 
   render(session: DashboardSource): void {
@@ -64,5 +74,7 @@ export class StatusBar extends Widget {
     this.progressText.title = `decomposition kernel: ${kernels.map(k => KERNEL_NAMES[k]).join(', ')}`;
     this.errorText.textContent = session.error ?? '';
     this.errorText.hidden = !session.error;
+    this.noticeText.textContent = session.notice ?? '';
+    this.noticeText.hidden = !session.notice;
   }
 }

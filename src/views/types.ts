@@ -27,6 +27,8 @@ export interface DashboardSource {
   readonly selection: Int32Array | null;
   readonly selectionVersion: number;
   readonly error: string | null;
+  /** A line about where the results came from (the notebook's saved state), or null. */
+  readonly notice: string | null;
   subscribe(listener: () => void): () => void;
   setSelection(indices: Int32Array | null, origin: SelectionOrigin): void;
   /** `pairedWith`: in the paired plane (local score under modelId, under pairedWith). */

@@ -228,3 +228,26 @@ def test_bootstrap_bad_arguments(kwargs: dict, match: str) -> None:
     dec = decompose(_random_values(2, 0))
     with pytest.raises(ValueError, match=match):
         bootstrap_global(dec, **kwargs)
+
+
+def test_bootstrap_of_random_groups_matches_the_sample_level_bootstrap(monkeypatch):
+    """Above the sample limit the interval resamples random groups: the same interval, to MC noise."""
+    from intershap_widget.decompose import over_samples
+
+    rng = np.random.default_rng(7)
+    n, m = 60_000, 3
+    # Skewed per-sample tables, so the bootstrap distribution is not a textbook normal.
+    values = rng.normal(size=(n, 2**m)) + rng.exponential(1.0, size=(n, 1)) * np.arange(2**m) / 4
+    dec = decompose(values)
+    monkeypatch.setattr(over_samples, "_BOOTSTRAP_GROUPS", 2_000)
+    monkeypatch.setattr(over_samples, "_BOOTSTRAP_SAMPLE_LIMIT", n)
+    samples = bootstrap_global(dec, reps=2000, seed=1)
+    monkeypatch.setattr(over_samples, "_BOOTSTRAP_SAMPLE_LIMIT", n - 1)
+    groups = bootstrap_global(dec, reps=2000, seed=1)
+    width = samples[1] - samples[0]
+    assert width > 0
+    # With 2,000 resamples each bound's Monte-Carlo error is a few percent of the width.
+    assert abs((groups[1] - groups[0]) - width) < 0.1 * width
+    assert abs((groups[0] + groups[1]) / 2 - (samples[0] + samples[1]) / 2) < 0.1 * width
+    # Seeded: the same interval again.
+    assert bootstrap_global(dec, reps=2000, seed=1) == groups

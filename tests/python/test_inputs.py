@@ -330,3 +330,185 @@ def test_model_of_unknown_kind() -> None:
         match=r"model: expected a callable, a torch nn.Module, a scikit-learn estimator .* got int 3",
     ):
         ValueEngine(3, _mods(), background=_mods())
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 20 (hardening): every engine option, draws above the background, forced probabilities
+
+_BG4 = {"image": np.ones((4, 2, 3)), "text": np.ones((4, 4))}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "pattern"),
+    [
+        ({"seed": float("nan")}, ValueError, r"seed: expected a non-negative int or None, got nan"),
+        ({"seed": 1.0}, ValueError, r"seed: expected a non-negative int or None, got 1.0"),
+        ({"seed": True}, ValueError, r"seed: expected a non-negative int or None, got True"),
+        ({"memory_mb": -4}, ValueError, r"memory_mb: expected a positive finite number .* got -4"),
+        ({"memory_mb": 0}, ValueError, r"memory_mb: expected a positive finite number .* got 0"),
+        ({"memory_mb": float("inf")}, ValueError, r"memory_mb: .* got inf"),
+        ({"memory_mb": float("nan")}, ValueError, r"memory_mb: .* got nan"),
+        ({"memory_mb": True}, ValueError, r"memory_mb: .* got True"),
+        ({"memory_mb": "4"}, ValueError, r"memory_mb: .* got '4'"),
+        ({"batch_rows": True}, ValueError, r"batch_rows: expected a positive int .* got True"),
+        ({"batch_rows": 2.5}, ValueError, r"batch_rows: expected a positive int .* got 2.5"),
+        ({"batch_rows": 10**12}, ValueError, r"batch_rows: expected at most \d+ rows .* got 10{12}"),
+        ({"max_background": 0}, ValueError, r"max_background: expected a positive int .* got 0"),
+        ({"max_background": True}, ValueError, r"max_background: .* got True"),
+        ({"max_background": 3000.0}, ValueError, r"max_background: .* got 3000.0"),
+        ({"draws": "auto", "max_draws": -1}, ValueError, r"max_draws: .* got -1"),
+        ({"draws": "auto", "max_draws": False}, ValueError, r"max_draws: .* got False"),
+        ({"draws": True}, ValueError, r"draws: expected a positive int .* got True"),
+        ({"draws": 1.5}, ValueError, r"draws: .* got 1.5"),
+        ({"draws": "AUTO"}, ValueError, r"draws: .* got 'AUTO'"),
+        ({"draws": "auto", "tolerance": 0}, ValueError, r"tolerance: expected a positive number"),
+        ({"draws": "auto", "tolerance": float("nan")}, ValueError, r"tolerance: .* got nan"),
+        ({"draws": "auto", "tolerance": True}, ValueError, r"tolerance: .* got True"),
+        ({"common_draws": 1}, TypeError, r"common_draws: expected True or False, got 1"),
+        ({"common_draws": "yes"}, TypeError, r"common_draws: expected True or False, got 'yes'"),
+        ({"stratify": 0}, TypeError, r"stratify: expected True or False, got 0"),
+        ({"stratify": None}, TypeError, r"stratify: expected True or False, got None"),
+        ({"output": 1}, ValueError, r"output: expected one of .* got 1"),
+        ({"target": True}, ValueError, r"target: expected one of .* got True"),
+        ({"target": 1.0}, ValueError, r"target: expected one of .* got 1.0"),
+        ({"masking": None}, ValueError, r"masking: expected one of .* got None"),
+        ({"fusion": 3}, ValueError, r"fusion: expected one of .* got 3"),
+    ],
+)
+def test_every_engine_option_is_checked_before_model_call(
+    kwargs: dict, error: type, pattern: str
+) -> None:
+    model = CountingModel()
+    with pytest.raises(error, match=pattern):
+        ValueEngine(model, _mods(), **{"background": _BG4, **kwargs})
+    assert model.calls == 0
+
+
+def test_engine_options_accept_numpy_scalars_and_bools() -> None:
+    engine = ValueEngine(
+        CountingModel(),
+        _mods(),
+        background=_BG4,
+        seed=np.int64(3),
+        draws=np.int32(2),
+        max_background=np.int64(2),
+        memory_mb=np.float32(1.5),
+        common_draws=np.bool_(True),
+        stratify=False,
+    )
+    assert engine.seed == 3 and engine.draws == 2 and engine.max_background == 2
+    assert engine.common_draws is True and engine.stratify is False
+
+
+@pytest.mark.parametrize(
+    ("chunk_samples", "pattern"),
+    [
+        (0, r"chunk_samples: expected a positive int .* got 0"),
+        (-3, r"chunk_samples: .* got -3"),
+        (2.5, r"chunk_samples: .* got 2.5"),
+        (True, r"chunk_samples: .* got True"),
+    ],
+)
+def test_chunk_samples_checked(chunk_samples: object, pattern: str) -> None:
+    from intershap_widget import InterSHAP
+    from intershap_widget.values import compute_values
+
+    with pytest.raises(ValueError, match=pattern):
+        compute_values(CountingModel(), _mods(), _BG4, chunk_samples=chunk_samples)
+    model = CountingModel()
+    with pytest.raises(ValueError, match=pattern):
+        InterSHAP(model, _mods(), background=_BG4, chunk_samples=chunk_samples)
+    assert model.calls == 0
+
+
+def test_progress_must_be_callable() -> None:
+    from intershap_widget.values import compute_values
+
+    with pytest.raises(TypeError, match=r"progress: expected a callable .* got int 3"):
+        compute_values(CountingModel(), _mods(), _BG4, progress=3)
+
+
+def _xor_model(batch: dict[str, np.ndarray]) -> np.ndarray:
+    s = np.tanh(batch["image"].reshape(len(batch["image"]), -1).sum(1) * batch["text"].sum(1))
+    p = 1 / (1 + np.exp(-s))
+    return np.stack([1 - p, p], axis=1)
+
+
+def test_draws_above_background_are_capped_with_exact_values() -> None:
+    import time
+
+    mods = _mods(5)
+    bg = {"image": RNG.normal(size=(30, 2, 3)), "text": RNG.normal(size=(30, 4))}
+    t0 = time.perf_counter()
+    message = (
+        "draws: 1000000000000 is more than the 30 background rows; capped at 30, which already"
+        " gives the exact background mean (every row once)"
+    )
+    with pytest.warns(UserWarning, match=re.escape(message)):
+        engine = ValueEngine(_xor_model, mods, background=bg, draws=10**12)
+    result = engine.compute_all()
+    assert time.perf_counter() - t0 < 10
+    assert engine.draws == 30 and (result.draws == 30).all()
+    assert np.all(result.se[:, 1:3] == 0)  # every coalition value is the exact mean
+    for i in range(5):
+        c = int(result.predicted_class[i])
+        with_image = _xor_model(
+            {"image": np.repeat(mods["image"][i : i + 1], 30, 0), "text": bg["text"]}
+        )[:, c].mean()
+        with_text = _xor_model(
+            {"image": bg["image"], "text": np.repeat(mods["text"][i : i + 1], 30, 0)}
+        )[:, c].mean()
+        assert result.values[i, 1] == pytest.approx(with_image, abs=1e-12)
+        assert result.values[i, 2] == pytest.approx(with_text, abs=1e-12)
+
+
+def test_draws_equal_to_background_not_warned_and_auto_capped_silently() -> None:
+    import warnings
+
+    bg = {"image": RNG.normal(size=(30, 2, 3)), "text": RNG.normal(size=(30, 4))}
+    mods = _mods(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ValueEngine(_xor_model, mods, background=bg, draws=30)
+        ValueEngine(_xor_model, mods, background=bg)  # the default 1000: capped without a word
+        engine = ValueEngine(_xor_model, mods, background=bg, draws="auto", max_draws=10**9)
+    assert engine.max_draws == 30
+    result = engine.compute_all()
+    assert (result.draws <= 30).all()
+    exact = ValueEngine(_xor_model, mods, background=bg, draws=30).compute_all()
+    done = result.draws == 30
+    np.testing.assert_allclose(result.values[done], exact.values[done], atol=1e-12)
+
+
+def test_mean_masking_ignores_large_draws_without_warning() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ValueEngine(_xor_model, _mods(3), background=_BG4, masking="mean", draws=10**12)
+
+
+def _unnormalised(batch: dict[str, np.ndarray]) -> np.ndarray:
+    p = _xor_model(batch)
+    return np.stack([p[:, 0] * 1.4, p[:, 1] * 1.4], axis=1)  # rows sum to 1.4
+
+
+def test_forced_probabilities_are_checked_like_detected_ones() -> None:
+    with pytest.raises(ValueError) as info:
+        ValueEngine(_unnormalised, _mods(), background=_BG4, output="probabilities")
+    text = str(info.value)
+    assert text.startswith("output: expected the model to return probabilities")
+    assert "rows summing to 1 within 0.0001" in text and "rows summing to 1.4 to 1.4" in text
+    # auto takes them as logits; logits forced works as well
+    ValueEngine(_unnormalised, _mods(), background=_BG4, output="auto").compute_all()
+    ValueEngine(_unnormalised, _mods(), background=_BG4, output="logits").compute_all()
+
+
+def test_forced_probabilities_checked_on_later_rows() -> None:
+    def model(batch: dict[str, np.ndarray]) -> np.ndarray:
+        p = _xor_model(batch)
+        return p * (1.4 if len(p) > 4 else 1.0)  # the probe's 4 rows are fine, the background not
+
+    engine = ValueEngine(model, _mods(), background=_BG4 | {"image": np.ones((6, 2, 3)), "text": np.ones((6, 4))}, output="probabilities")
+    with pytest.raises(ValueError, match=r"^output: expected the model to return probabilities"):
+        engine.compute_all()

@@ -218,10 +218,34 @@ def test_the_selection_state_is_a_binary_buffer_not_a_json_list() -> None:
 def test_setting_the_selection_in_python_sends_the_indices_as_int32_bytes() -> None:
     w = widget()
     wire = Wire(w)
-    w.selection = [5, 0, 3, 3]
+    with pytest.warns(UserWarning, match=r"selection: sample 3 listed more than once"):
+        w.selection = [5, 0, 3, 3]
     assert wire.selection_updates() == [int32_bytes([5, 0, 3, 3])]
     # Python keeps what the user set, in the user's order; the browser sorts and de-duplicates.
     assert w.selection == [5, 0, 3, 3]
+
+
+def test_selection_from_python_keeps_order_and_reports_duplicates() -> None:
+    import warnings
+
+    w = widget()
+    with pytest.warns(UserWarning) as record:
+        w.selection = [5, 2, 5]
+    assert w.selection == [5, 2, 5]
+    assert [str(r.message) for r in record] == [
+        (
+            "selection: sample 5 listed more than once; w.selection keeps the list as given, the"
+            " widget selects each sample once (2 distinct of 3)"
+        )
+    ]
+    assert record[0].filename == __file__  # points at the line that set it
+    with pytest.warns(UserWarning, match=r"samples 1, 0 listed more than once; .*\(2 distinct of 5\)"):
+        w.selection = [0, 1, 1, 0, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w.selection = [4, 1, 3]  # distinct: no warning, order kept
+    assert w.selection == [4, 1, 3]
+    assert selection.duplicates([3, 3, 3, 1, 2, 1]) == [3, 1]
 
 
 def test_a_selection_from_the_browser_updates_python() -> None:

@@ -14,7 +14,9 @@ import {
   runCell,
   runPython,
   saveScreenshot,
-  waitForKernelIdle
+  waitForKernelIdle,
+  openTab,
+  drag
 } from './helpers';
 
 interface Comparison {
@@ -42,27 +44,6 @@ test.describe.configure({ mode: 'serial' });
 
 let page: Page;
 const pageErrors: string[] = [];
-
-async function openTab(target: Locator, title: string): Promise<void> {
-  await target.locator('.lm-TabBar-tab', { hasText: title }).click();
-  await expect(target.locator('.lm-TabBar-tab.lm-mod-current')).toHaveText(title);
-}
-
-/** Drags across a chart's plot area, between two fractions of its width and height. */
-async function drag(chart: Locator, from: [number, number], to: [number, number]): Promise<void> {
-  await chart.scrollIntoViewIfNeeded();
-  const box = (await chart.locator('.nsewdrag').first().boundingBox())!;
-  await page.mouse.move(box.x + box.width * from[0], box.y + box.height * from[1]);
-  await page.mouse.down();
-  for (let s = 1; s <= 8; s++) {
-    const f = s / 8;
-    await page.mouse.move(
-      box.x + box.width * (from[0] + (to[0] - from[0]) * f),
-      box.y + box.height * (from[1] + (to[1] - from[1]) * f)
-    );
-  }
-  await page.mouse.up();
-}
 
 /** The Δ box of one model against the reference, once its paired interval is shown. */
 async function deltaBox(target: Locator, nth: number): Promise<Locator> {
@@ -168,7 +149,7 @@ test('the Compare tab shows the Δs and paired intervals of w.compare()', async 
 test('a brush in one model’s scatter re-aggregates the Δ for the selection', async () => {
   const target = page.locator('.intershap-widget').first();
   await openTab(target, 'Global');
-  await drag(target.locator('.intershap-scatter'), [0.05, 0.05], [0.5, 0.95]);
+  await drag(page, target.locator('.intershap-scatter'), [0.05, 0.05], [0.5, 0.95]);
   await expect(target.locator('.intershap-selection')).toBeVisible();
   const count = Number(
     await target.locator('.intershap-selection-size').getAttribute('data-count')
@@ -188,7 +169,7 @@ test('a brush in one model’s scatter re-aggregates the Δ for the selection', 
 
   // A brush in the paired scatter selects too, for every model.
   await saveScreenshot(target.locator('.intershap-paired-scatter'), 'compare-before-brush.png');
-  await drag(target.locator('.intershap-paired-scatter'), [0.3, 0.05], [0.95, 0.95]);
+  await drag(page, target.locator('.intershap-paired-scatter'), [0.3, 0.05], [0.95, 0.95]);
   await expect
     .poll(async () =>
       Number(await target.locator('.intershap-compare-cards').getAttribute('data-n'))
@@ -273,13 +254,14 @@ test('at 100,000 samples × 3 models a brush re-aggregates every panel quickly (
   await expect(big.locator('.intershap-compare-cards')).toHaveAttribute('data-n', '100000');
   await page.evaluate(() => {
     const w = window as any;
-    w.__longTasks = [] as number[];
+    w.__longTasks = [] as Array<{ start: number; duration: number }>;
     w.__worker = [] as Array<{ name: string; duration: number }>;
+    w.__draws = [] as Array<{ name: string; start: number; duration: number }>;
     w.__since = performance.now();
     new PerformanceObserver(list => {
       for (const entry of list.getEntries()) {
         if (entry.startTime >= w.__since) {
-          w.__longTasks.push(entry.duration);
+          w.__longTasks.push({ start: entry.startTime, duration: entry.duration });
         }
       }
     }).observe({ type: 'longtask' });
@@ -287,25 +269,28 @@ test('at 100,000 samples × 3 models a brush re-aggregates every panel quickly (
       for (const entry of list.getEntries()) {
         if (entry.name.startsWith('intershap-worker:')) {
           w.__worker.push({ name: entry.name, duration: entry.duration, start: entry.startTime });
+        } else if (entry.name.startsWith('intershap:')) {
+          w.__draws.push({ name: entry.name, start: entry.startTime, duration: entry.duration });
         }
       }
     }).observe({ type: 'measure' });
   });
-  await drag(big.locator('.intershap-paired-scatter'), [0.05, 0.05], [0.6, 0.95]);
+  await drag(page, big.locator('.intershap-paired-scatter'), [0.05, 0.05], [0.6, 0.95]);
   await expect
     .poll(async () => Number(await big.locator('.intershap-compare-cards').getAttribute('data-n')))
     .toBeLessThan(100000);
   await expect(big.locator('.intershap-compare-heatmap').first()).toBeVisible();
   await page.waitForTimeout(1500);
-  const { tasks, worker } = await page.evaluate(() => ({
-    tasks: (window as any).__longTasks as number[],
-    worker: (window as any).__worker as Array<{ name: string; duration: number }>
+  const { tasks, worker, draws } = await page.evaluate(() => ({
+    tasks: (window as any).__longTasks as Array<{ start: number; duration: number }>,
+    worker: (window as any).__worker as Array<{ name: string; duration: number }>,
+    draws: (window as any).__draws as Array<{ name: string; start: number; duration: number }>
   }));
   // Every request but the intervals (which run in slices, in the background, and are dropped by
   // the next brush) is the brush's re-aggregation.
   const panels = worker.filter(w => !/interval/i.test(w.name));
   const workerMs = panels.reduce((sum, w) => sum + w.duration, 0);
-  const longest = Math.max(0, ...tasks);
+  const longest = Math.max(0, ...tasks.map(task => task.duration));
   const byOp = new Map<string, { ms: number; calls: number }>();
   for (const w of panels) {
     const op = byOp.get(w.name) ?? { ms: 0, calls: 0 };
@@ -316,6 +301,15 @@ test('at 100,000 samples × 3 models a brush re-aggregates every panel quickly (
       `(${[...byOp].map(([name, op]) => `${name.replace('intershap-worker:', '')} ${op.ms.toFixed(0)} ms in ${op.calls}`).join(', ')}), ` +
       `longest main-thread task ${longest.toFixed(0)} ms`
   );
+  for (const task of tasks) {
+    const inside = draws
+      .filter(d => d.start < task.start + task.duration && d.start + d.duration > task.start)
+      .map(d => `${d.name.replace('intershap:intershap-', '')} ${d.duration.toFixed(0)} ms`);
+    console.log(
+      `  task of ${task.duration.toFixed(0)} ms` +
+        (inside.length ? ` (chart draws: ${inside.join(', ')})` : '')
+    );
+  }
   await saveScreenshot(big, 'compare-100k.png');
   expect(panels.length).toBeGreaterThan(0);
   expect(longest).toBeLessThan(200);

@@ -13,7 +13,8 @@ import {
   runCell,
   runPython,
   saveScreenshot,
-  waitForKernelIdle
+  waitForKernelIdle,
+  openTab
 } from './helpers';
 
 const COMMAND = 'intershap:open-in-tab';
@@ -42,11 +43,6 @@ async function score(view: Locator): Promise<string> {
 
 async function currentTab(view: Locator): Promise<string> {
   return (await view.locator('.intershap-tabs .lm-TabBar-tab.lm-mod-current').textContent()) ?? '';
-}
-
-async function openTab(view: Locator, title: string): Promise<void> {
-  await view.locator('.intershap-tabs .lm-TabBar-tab', { hasText: title }).click();
-  await expect(view.locator('.intershap-tabs .lm-TabBar-tab.lm-mod-current')).toHaveText(title);
 }
 
 /** What the Global tab says about the selection: its size, or null when none is shown. */
@@ -156,7 +152,8 @@ test('a selection made anywhere is shown by both views', async () => {
     [
       'import json',
       'chosen = sorted(set(labels[w.selection].tolist()))',
-      'members = int((labels == chosen[0]).sum()) if len(chosen) == 1 else -1',
+      // Cohorts follow the selection: the button selects the cohort within the 200 selected.
+      `members = int((labels[0:${N}:3] == chosen[0]).sum()) if len(chosen) == 1 else -1`,
       'print(json.dumps({"n": len(w.selection), "labels": chosen, "members": members}))'
     ].join('\n')
   );

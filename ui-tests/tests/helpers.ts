@@ -146,3 +146,31 @@ export async function pythonJson<T>(page: Page, code: string): Promise<T> {
   const out = await runPython(page, code);
   return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
+
+/** Clicks a tab of a widget's dashboard and waits until it is the open one. */
+export async function openTab(target: Locator, title: string): Promise<void> {
+  await target.locator('.intershap-tabs .lm-TabBar-tab', { hasText: title }).click();
+  await expect(target.locator('.intershap-tabs .lm-TabBar-tab.lm-mod-current')).toHaveText(title);
+}
+
+/** Drags the mouse across a chart's plot area, between two fractions of its width and height. */
+export async function drag(
+  page: Page,
+  chart: Locator,
+  from: [number, number],
+  to: [number, number]
+): Promise<void> {
+  await chart.scrollIntoViewIfNeeded();
+  const box = (await chart.locator('.nsewdrag').first().boundingBox())!;
+  await page.mouse.move(box.x + box.width * from[0], box.y + box.height * from[1]);
+  await page.mouse.down();
+  const steps = 8;
+  for (let s = 1; s <= steps; s++) {
+    const f = s / steps;
+    await page.mouse.move(
+      box.x + box.width * (from[0] + (to[0] - from[0]) * f),
+      box.y + box.height * (from[1] + (to[1] - from[1]) * f)
+    );
+  }
+  await page.mouse.up();
+}

@@ -14,7 +14,9 @@ import {
   runCell,
   runPython,
   saveScreenshot,
-  waitForKernelIdle
+  waitForKernelIdle,
+  openTab,
+  drag
 } from './helpers';
 
 interface PythonNumbers {
@@ -55,28 +57,6 @@ async function shownWidget(index: number): Promise<Locator> {
   const target = page.locator('.intershap-widget').nth(index);
   await target.scrollIntoViewIfNeeded();
   return target;
-}
-
-async function openTab(target: Locator, title: string): Promise<void> {
-  await target.locator('.lm-TabBar-tab', { hasText: title }).click();
-  await expect(target.locator('.lm-TabBar-tab.lm-mod-current')).toHaveText(title);
-}
-
-/** Drags the mouse across a chart's plot area, between two fractions of its width and height. */
-async function drag(chart: Locator, from: [number, number], to: [number, number]): Promise<void> {
-  await chart.scrollIntoViewIfNeeded();
-  const box = (await chart.locator('.nsewdrag').first().boundingBox())!;
-  await page.mouse.move(box.x + box.width * from[0], box.y + box.height * from[1]);
-  await page.mouse.down();
-  const steps = 8;
-  for (let s = 1; s <= steps; s++) {
-    const f = s / steps;
-    await page.mouse.move(
-      box.x + box.width * (from[0] + (to[0] - from[0]) * f),
-      box.y + box.height * (from[1] + (to[1] - from[1]) * f)
-    );
-  }
-  await page.mouse.up();
 }
 
 /** Where a (prediction, local score) lies in the scatter's plot area, in pixels (plotly's axes). */
@@ -269,7 +249,7 @@ test('brushing re-aggregates every global view for the selection, and Python rea
   const size = target.locator('.intershap-selection-size');
 
   // A box in the scatter.
-  await drag(target.locator('.intershap-scatter'), [0.25, 0.2], [0.75, 0.7]);
+  await drag(page, target.locator('.intershap-scatter'), [0.25, 0.2], [0.75, 0.7]);
   await expect(target.locator('.intershap-score-label')).toHaveText(
     'Global InterSHAP of the selection'
   );
@@ -288,7 +268,7 @@ test('brushing re-aggregates every global view for the selection, and Python rea
   await saveScreenshot(target, 'views-brushed.png');
 
   // A range of local scores in the histogram: a new selection, again Python's numbers.
-  await drag(target.locator('.intershap-histogram'), [0.55, 0.5], [0.8, 0.5]);
+  await drag(page, target.locator('.intershap-histogram'), [0.55, 0.5], [0.8, 0.5]);
   await expect.poll(async () => Number(await size.getAttribute('data-count'))).not.toBe(count);
   const histogramCount = Number(await size.getAttribute('data-count'));
   python = await pythonSelectionNumbers(histogramCount);

@@ -165,11 +165,13 @@ export class ComputeClient {
     }) as Promise<PairedIntervals | null>;
   }
 
+  /** Each cohort's aggregate, over (cohort ∩ selection) when a selection is given. */
   groups(
     modelId: string,
-    grouping: GroupingSpec
+    grouping: GroupingSpec,
+    selection?: Int32Array
   ): Promise<{ categories: number[]; groups: GroupSummary[] }> {
-    return this.request({ op: 'groups', modelId, grouping }) as Promise<{
+    return this.request({ op: 'groups', modelId, grouping, selection }) as Promise<{
       categories: number[];
       groups: GroupSummary[];
     }>;

@@ -64,7 +64,12 @@ export interface GroupingOption {
 /** One cohort, named, with its aggregate and its members (for intervals and for selecting it). */
 export interface CohortSummary {
   name: string;
+  /** The cohort's samples within the selection (every received sample of it when none). */
   members: Int32Array;
+  /** The cohort's received samples, whatever the selection. */
+  total: number;
+  /** Whether `members` and `aggregate` are restricted to a selection. */
+  inSelection: boolean;
   aggregate: GroupSummary['aggregate'];
 }
 
@@ -101,6 +106,8 @@ export class Session {
   readonly cohorts = new Map<string, Cohorts>();
   /** The last problem, shown to the user next to the results it did not touch. */
   error: string | null = null;
+  /** A line about where the results came from (e.g. the notebook's saved state), or null. */
+  notice: string | null = null;
   /** The selected samples in increasing order, or null for "every sample". */
   selection: Int32Array | null = null;
   /** Increases on every selection change. */
@@ -230,9 +237,17 @@ export class Session {
   /** The stream's state; once done or cancelled, the intervals and the results follow. */
   private onStatus(message: StatusMessage): void {
     const model = this.model(message.modelId);
+    const previous = model.status;
     model.status = message;
     if (message.state === 'error') {
       this.error = message.message;
+    } else if (
+      message.state === 'running' &&
+      previous?.state === 'error' &&
+      this.error === previous.message
+    ) {
+      // w.retry() runs the failed chunks again: their failure is no longer the current problem
+      this.error = null;
     }
     const finished = message.state === 'done' || message.state === 'cancelled';
     this.scheduleRefresh(message.modelId, () => {
@@ -445,13 +460,20 @@ export class Session {
     return options;
   }
 
-  /** The cohorts of one grouping with their aggregates (no intervals: see cohortInterval). */
+  /**
+   * The cohorts of one grouping with their aggregates (no intervals: see cohortInterval). With a
+   * selection, each cohort is aggregated over (cohort ∩ selection), and `total` says how many
+   * samples the cohort has in all.
+   */
   async cohortSummaries(modelId: string, groupingKey: string): Promise<CohortSummary[]> {
     const { spec, nameOf } = this.groupingSpec(groupingKey);
-    const result = await this.compute.groups(modelId, spec);
+    const selection = this.selection;
+    const result = await this.compute.groups(modelId, spec, selection ?? undefined);
     return result.groups.map(group => ({
       name: nameOf(group.code),
       members: group.members,
+      total: group.total,
+      inSelection: selection !== null,
       aggregate: group.aggregate
     }));
   }

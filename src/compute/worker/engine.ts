@@ -130,7 +130,7 @@ export class ComputeEngine {
       case 'compareInterval':
         return this.compareInterval(req);
       case 'groups':
-        return this.groups(req.modelId, req.grouping);
+        return this.groups(req.modelId, req.grouping, req.selection);
     }
   }
 
@@ -471,9 +471,11 @@ export class ComputeEngine {
     };
   }
 
+  /** The cohorts of a grouping, each aggregated over (cohort ∩ selection) when one is given. */
   private groups(
     modelId: string,
-    spec: GroupingSpec
+    spec: GroupingSpec,
+    selection?: Int32Array
   ): { categories: number[]; groups: GroupSummary[] } {
     const t = this.tables(modelId);
     let codes: Float64Array | null;
@@ -491,13 +493,14 @@ export class ComputeEngine {
       return { categories: [], groups: [] };
     }
     const grouping = groupByCode(codes, this.receivedMask(t));
+    const selected = selection ? indicesToMask(selection, t.nSamples) : null;
     return {
       categories: grouping.categories,
-      groups: grouping.categories.map((code, k) => ({
-        code,
-        members: grouping.members[k],
-        aggregate: aggregate(t.per, grouping.members[k])
-      }))
+      groups: grouping.categories.map((code, k) => {
+        const all = grouping.members[k];
+        const members = selected ? all.filter(i => selected[i] !== 0) : all;
+        return { code, members, total: all.length, aggregate: aggregate(t.per, members) };
+      })
     };
   }
 }

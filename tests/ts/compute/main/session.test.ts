@@ -56,6 +56,24 @@ function streamedSession(): {
 }
 
 describe('Session', () => {
+  it('shows a failed chunk while the rest streams in, and clears it when a retry runs', () => {
+    const session = new Session(new ComputeClient(false), () => undefined);
+    session.receive({
+      kind: 'dataset',
+      modelId: 'a',
+      label: 'model',
+      names: ['image', 'text'],
+      M,
+      nSamples: N,
+      target: 'output'
+    });
+    const failed = 'samples 40–59 failed: KilledWorker: lost (w.retry() computes them again)';
+    session.receive({ kind: 'status', modelId: 'a', state: 'error', message: failed });
+    expect(session.error).toBe(failed);
+    session.receive({ kind: 'status', modelId: 'a', state: 'running', message: '' });
+    expect(session.error).toBeNull();
+  });
+
   it('aggregates the streamed samples, then adds the interval and reports the model done', async () => {
     const { session, done } = streamedSession();
     const model = session.models.get('a')!;
@@ -112,6 +130,47 @@ describe('Session', () => {
       ).globalIntershap,
       12
     );
+  });
+});
+
+describe('Session cohorts and the selection', () => {
+  it('aggregates each cohort over (cohort ∩ selection) and says how many of the cohort that is', async () => {
+    const { session, done } = streamedSession();
+    await until(() => done.length === 1, 'the model to finish');
+    const all = await session.cohortSummaries('a', 'label');
+    expect(all.map(c => [c.members.length, c.total, c.inSelection])).toEqual([
+      [60, 60, false],
+      [60, 60, false]
+    ]);
+    // Python's selection: repeats and any order; the session selects the distinct samples
+    session.setSelection(normalizeSelection([9, 2, 3, 4, 2, 100, 101, 7], N), 'kernel');
+    const within = await session.cohortSummaries('a', 'label');
+    const even = Int32Array.from([2, 4, 100]);
+    const odd = Int32Array.from([3, 7, 9, 101]);
+    expect(within.map(c => c.name)).toEqual(['0', '1']);
+    expect(Array.from(within[0].members)).toEqual(Array.from(even));
+    expect(Array.from(within[1].members)).toEqual(Array.from(odd));
+    expect(within.map(c => [c.aggregate.n, c.total, c.inSelection])).toEqual([
+      [3, 60, true],
+      [4, 60, true]
+    ]);
+    expectAllClose(
+      within[1].aggregate.meanMatrix,
+      aggregate(per, odd).meanMatrix,
+      1e-12,
+      'cohort ∩ selection'
+    );
+    // a selection outside a cohort leaves it empty (undefined numbers, n = 0), not missing
+    session.setSelection(Int32Array.from([1, 3]), 'view');
+    const oddOnly = await session.cohortSummaries('a', 'label');
+    expect(oddOnly.map(c => c.aggregate.n)).toEqual([0, 2]);
+    expect(Number.isNaN(oddOnly[0].aggregate.globalIntershap)).toBe(true);
+    session.setSelection(null, 'view');
+    const back = await session.cohortSummaries('a', 'label');
+    expect(back.map(c => [c.aggregate.n, c.inSelection])).toEqual([
+      [60, false],
+      [60, false]
+    ]);
   });
 });
 
