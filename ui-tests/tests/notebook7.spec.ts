@@ -1,6 +1,6 @@
 /**
  * The same extension in Jupyter Notebook 7 (`jupyter notebook`): a server of its own, started here
- * on the next port (ui-tests/start-notebook.sh, a scratch copy of ui-tests/notebooks), opens
+ * on the next port (ui-tests/start-lab.sh with `notebook`, a scratch copy of ui-tests/notebooks), opens
  * ui-tests/notebooks/saved_state.ipynb, runs it, and the widget shows the global score Python
  * prints; the Compare tab is there for its two models.
  */
@@ -43,7 +43,7 @@ async function shownScore(target: Locator): Promise<number> {
 
 test.beforeAll(async ({ browser }) => {
   test.setTimeout(180_000);
-  server = spawn('bash', [path.join(repo, 'ui-tests', 'start-notebook.sh'), String(PORT)], {
+  server = spawn('bash', [path.join(repo, 'ui-tests', 'start-lab.sh'), String(PORT), 'notebook'], {
     stdio: 'ignore'
   });
   await expect.poll(serverUp, { timeout: 120_000, intervals: [500] }).toBe(true);
