@@ -7,13 +7,13 @@ at the end, over a real kernel's comm while the cell that asked waits.
 
 from __future__ import annotations
 
-import queue
 import time
 import warnings
 from typing import Any
 
 import numpy as np
 import pytest
+from kernel_helpers import iopub_until
 
 from intershap_widget import InterSHAP, decompose, protocol
 from intershap_widget.compare import Comparison
@@ -674,31 +674,6 @@ print("compared:", c.source, c.n, c.global_delta, c.global_delta_interval, c.loc
 """
 
 
-@pytest.fixture(scope="module")
-def kernel():
-    from jupyter_client.manager import start_new_kernel
-
-    manager, client = start_new_kernel(kernel_name="python3")
-    yield client
-    client.stop_channels()
-    manager.shutdown_kernel(now=True)
-
-
-def _iopub_until(client: Any, predicate: Any, timeout: float = 60.0) -> tuple[dict, list[dict]]:
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        try:
-            msg = client.get_iopub_msg(timeout=1)
-        except queue.Empty:
-            continue
-        seen.append(msg)
-        if predicate(msg):
-            return msg, seen
-    seen_kinds = [(m["msg_type"], m["content"]) for m in seen]
-    raise AssertionError(f"no such iopub message within {timeout} s; saw {seen_kinds}")
-
-
 def _custom(msg: dict) -> dict | None:
     """The content of an ipywidgets custom message on iopub, or None."""
     if msg["msg_type"] != "comm_msg":
@@ -716,15 +691,15 @@ def _send_custom(client: Any, comm_id: str, content: dict, buffers: list[bytes])
 
 def test_a_compared_reply_reaches_the_waiting_cell_over_a_real_kernel(kernel) -> None:
     kernel.execute(SETUP_CELL)
-    printed, _ = _iopub_until(kernel, lambda m: "ids:" in m["content"].get("text", ""))
+    printed, _ = iopub_until(kernel, lambda m: "ids:" in m["content"].get("text", ""))
     comm_id, reference_id, other_id = printed["content"]["text"].split()[1:4]
     # The browser says hello; the kernel answers with every table (dataset, chunk, status).
     _send_custom(kernel, comm_id, {"kind": "hello", "protocol": 1}, [])
-    _iopub_until(kernel, lambda m: (_custom(m) or {}).get("kind") == "status")
-    _iopub_until(kernel, lambda m: (_custom(m) or {}).get("kind") == "status")
+    iopub_until(kernel, lambda m: (_custom(m) or {}).get("kind") == "status")
+    iopub_until(kernel, lambda m: (_custom(m) or {}).get("kind") == "status")
 
     kernel.execute(COMPARE_CELL)
-    request, _ = _iopub_until(kernel, lambda m: (_custom(m) or {}).get("kind") == "compare")
+    request, _ = iopub_until(kernel, lambda m: (_custom(m) or {}).get("kind") == "compare")
     header = _custom(request)
     assert (header["referenceId"], header["otherId"], header["subset"]) == (
         reference_id,
@@ -737,7 +712,7 @@ def test_a_compared_reply_reaches_the_waiting_cell_over_a_real_kernel(kernel) ->
     # could still be routed to the main shell, which the waiting cell blocks.
     time.sleep(0.2)
     _send_custom(kernel, comm_id, content, buffers)
-    done, seen = _iopub_until(kernel, lambda m: "compared:" in m["content"].get("text", ""))
+    done, seen = iopub_until(kernel, lambda m: "compared:" in m["content"].get("text", ""))
     text = done["content"]["text"]
     assert text.startswith("compared: browser 30 -0.125 (-0.375, -0.125) [6.   6.01]"), text
     errors = [m for m in seen if m["msg_type"] == "error"]

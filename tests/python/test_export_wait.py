@@ -7,11 +7,7 @@ reply routed away from the blocked main thread, the wait would run into its time
 
 from __future__ import annotations
 
-import queue
-import time
-
-import pytest
-from jupyter_client.manager import start_new_kernel
+from kernel_helpers import iopub_until
 
 WAITING_CELL = """
 import comm
@@ -26,29 +22,6 @@ print("waited:", wait_for(lambda: bool(replies), 60, channel, "r1"), replies)
 """
 
 
-@pytest.fixture(scope="module")
-def kernel():
-    manager, client = start_new_kernel(kernel_name="python3")
-    yield client
-    client.stop_channels()
-    manager.shutdown_kernel(now=True)
-
-
-def _iopub_until(client, predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        try:
-            msg = client.get_iopub_msg(timeout=1)
-        except queue.Empty:
-            continue
-        seen.append(msg)
-        if predicate(msg):
-            return msg, seen
-    seen_kinds = [(m["msg_type"], m["content"]) for m in seen]
-    raise AssertionError(f"no such iopub message within {timeout} s; saw {seen_kinds}")
-
-
 def _stream_text(messages):
     return "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
 
@@ -57,9 +30,9 @@ def test_a_waiting_cell_gets_the_browser_reply_and_the_next_cell_runs_after_it(k
     first = kernel.execute(WAITING_CELL)
     # Queued behind the waiting cell, as Run All queues every cell at once.
     second = kernel.execute("print('second cell ran')")
-    opened, seen = _iopub_until(kernel, lambda m: m["msg_type"] == "comm_open")
+    opened, seen = iopub_until(kernel, lambda m: m["msg_type"] == "comm_open")
     comm_id = opened["content"]["comm_id"]
-    _, more = _iopub_until(kernel, lambda m: m["msg_type"] == "comm_msg")
+    _, more = iopub_until(kernel, lambda m: m["msg_type"] == "comm_msg")
     seen += more
     # The cell is still running: nothing of the second cell has happened.
     assert "second cell ran" not in _stream_text(seen)
@@ -67,7 +40,7 @@ def test_a_waiting_cell_gets_the_browser_reply_and_the_next_cell_runs_after_it(k
     data = {"method": "custom", "content": {"kind": "exported", "id": "r1"}}
     reply = kernel.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
     kernel.shell_channel.send(reply)
-    _, rest = _iopub_until(kernel, lambda m: "second cell ran" in m["content"].get("text", ""))
+    _, rest = iopub_until(kernel, lambda m: "second cell ran" in m["content"].get("text", ""))
     text = _stream_text(seen + rest)
     assert "waited: True [{'kind': 'exported', 'id': 'r1'}]" in text
     assert text.index("waited: True") < text.index("second cell ran")
@@ -81,7 +54,7 @@ def test_a_reply_that_never_comes_ends_the_wait_at_the_timeout(kernel):
         "t0 = time.monotonic()\nok = wait_for(lambda: False, timeout=0.5)\n"
         "print('timed out:', not ok, round(time.monotonic() - t0, 1))"
     )
-    msg, _ = _iopub_until(kernel, lambda m: "timed out:" in m["content"].get("text", ""))
+    msg, _ = iopub_until(kernel, lambda m: "timed out:" in m["content"].get("text", ""))
     assert "timed out: True" in msg["content"]["text"]
 
 
