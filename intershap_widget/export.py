@@ -8,6 +8,7 @@ elsewhere while the cell waits, and cells queued behind it ("Run All") still wai
 
 from __future__ import annotations
 
+import contextvars
 import math
 import time
 import uuid
@@ -226,16 +227,11 @@ class BrowserRequests(Generic[R]):
             TimeoutError: No reply within ``timeout`` seconds.
         """
         request_id = self.new_id()
-        # The route is made before the send and pointed at the id right after it: the send
-        # notes the sending thread as the reply's destination, and this overrides that.
-        route = reply_route(comm)
         try:
-            send(request_id)
+            send_routed(comm, lambda: send(request_id))
         except BaseException:
             self._pending.discard(request_id)
             raise
-        if route is not None:
-            route(request_id)
         return self.wait(request_id, timeout, comm)
 
 
@@ -328,6 +324,31 @@ def reply_route(comm: Any) -> Callable[[str | None], None] | None:
                 comm._reply_subshell_id = subshell
 
     return route
+
+
+def send_routed(comm: Any, send: Callable[[], None]) -> None:
+    """Sends a request on ``comm`` with its reply routed to a subshell from the start.
+
+    ipykernel's Comm notes, as it sends, the sender's subshell (the parent message's) as where
+    the reply to the content's ``id`` goes. Sent from a cell, that is the main shell, blocked by
+    the cell that waits; pointing the id elsewhere after the send leaves a moment in which a
+    quick reply still lands there (the export test played the browser fast enough to hit it in
+    half of its runs on a loaded machine). So the send runs with a parent naming the subshell.
+    """
+    kernel = _kernel()
+    subshell = None if reply_route(comm) is None else _reply_subshell(kernel)
+    parent_var = getattr(kernel, "_shell_parent", None)
+    if subshell is None or parent_var is None:
+        send()
+        return
+    parent = kernel.get_parent()
+    header = {**(parent.get("header") or {}), "subshell_id": subshell}
+
+    def in_context() -> None:
+        parent_var.set({**parent, "header": header})
+        send()
+
+    contextvars.copy_context().run(in_context)
 
 
 _SUBSHELLS: dict[int, str] = {}

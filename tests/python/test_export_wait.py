@@ -11,13 +11,11 @@ from kernel_helpers import iopub_until
 
 WAITING_CELL = """
 import comm
-from intershap_widget.export import reply_route, wait_for
+from intershap_widget.export import send_routed, wait_for
 replies = []
 channel = comm.create_comm(target_name="intershap-test", data={"hello": 1})
 channel.on_msg(lambda msg: replies.append(msg["content"]["data"]["content"]))
-route = reply_route(channel)
-channel.send({"method": "custom", "content": {"kind": "export", "id": "r1"}})
-route("r1")
+send_routed(channel, lambda: channel.send({"method": "custom", "content": {"kind": "export", "id": "r1"}}))
 print("waited:", wait_for(lambda: bool(replies), 60, channel, "r1"), replies)
 """
 
