@@ -68,7 +68,7 @@ class BatchingMixin:
 
     def _get_buffers(self) -> list[np.ndarray]:
         if self._buffers is None:
-            self._buffers = self._allocate(self.batch_rows)
+            self._buffers = self._allocate(self._host_rows)
         return self._buffers
 
     def _allocate(self, rows: int) -> list[np.ndarray]:
@@ -88,6 +88,10 @@ class BatchingMixin:
         Raises:
             RuntimeError: no coalition batch has been evaluated yet.
         """
+        if self.fill == "torch":
+            if self._filler is None or not self._filler.largest:
+                raise RuntimeError("no coalition batch evaluated yet: call compute_all() first")
+            return self._filler.largest_input()
         if self._largest is None:
             raise RuntimeError("no coalition batch evaluated yet: call compute_all() first")
         buffers, lo, rows = self._largest
@@ -114,8 +118,8 @@ class BatchingMixin:
         return self._adapter.run_modalities(arrays)
 
     def _run_rows(self, fill: Callable[[np.ndarray, int, int], Any], rows: int) -> np.ndarray:
-        """Fills ``rows`` (≤ batch_rows, else split) per modality with ``fill(view, m, rows)`` and calls the model."""
-        if rows > self.batch_rows:
+        """Fills ``rows`` (≤ the host batch, else split) per modality with ``fill(view, m, rows)`` and calls the model."""
+        if rows > self._host_rows:
             raise AssertionError("internal: batch larger than the buffers")
         for m, view in enumerate(self._views(rows)):
             fill(view, m, rows)
@@ -124,13 +128,13 @@ class BatchingMixin:
     def _outputs_in_batches(
         self, n: int, fill: Callable[[np.ndarray, int, np.ndarray], Any]
     ) -> np.ndarray:
-        """Model outputs ``(n, K)`` of ``n`` rows built ``batch_rows`` at a time.
+        """Model outputs ``(n, K)`` of ``n`` rows built on the host, a host batch at a time.
 
         ``fill(view, m, rows)`` writes modality m of the rows ``rows`` (indices in ``0 .. n-1``).
         """
         outs = []
-        for lo in range(0, n, self.batch_rows):
-            rows = np.arange(lo, min(lo + self.batch_rows, n))
+        for lo in range(0, n, self._host_rows):
+            rows = np.arange(lo, min(lo + self._host_rows, n))
             outs.append(
                 self._run_rows(lambda view, m, _, rows=rows: fill(view, m, rows), len(rows))
             )

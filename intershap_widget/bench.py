@@ -39,6 +39,7 @@ import itertools
 import logging
 import os
 import platform
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -200,11 +201,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--chunk-samples", type=int, default=240, help="samples per task for --executor"
     )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="instead of the tables above: the torch module with its batches built on this torch"
+        " device (cpu, cuda, cuda:1; fill='torch'), against its bare forward over the same rows at"
+        " the engine's batch size and at the largest batch that fits",
+    )
     args = parser.parse_args(argv)
     epochs = 20 if args.quick else args.epochs
 
     import onnxruntime
     import torch
+
+    if args.device is not None and not _device_available(args.device):
+        print(
+            f"intershap_widget.bench: --device {args.device}: torch {torch.__version__} sees no"
+            f" such device on this machine (torch.cuda.is_available() is"
+            f" {torch.cuda.is_available()}); nothing was measured. Run it on a machine with a GPU,"
+            " or use --device cpu.",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
 
     from .datasets import hd_xor, train_early_fusion_mlp
 
@@ -256,6 +274,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.executor is not None:
         _compare_executor(engine_for, onnx_bytes, args)
         return
+    if args.device is not None:
+        _compare_device(engine_for, module, args)
+        return
 
     runs: list[tuple[str, Any]] = [("onnx", onnx_bytes)]
     if not args.skip_torch:
@@ -289,6 +310,178 @@ def main(argv: list[str] | None = None) -> None:
     print()
 
     _compare_auto(engine_for, onnx_bytes, results["onnx"], args)
+
+
+def _device_available(name: str) -> bool:
+    """Whether torch can use the device ``name`` here (``cpu`` always)."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        return False
+    if device.type == "cpu":
+        return True
+    if device.type == "cuda":
+        return torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()
+    return False
+
+
+def _sync(device: Any) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _time_device_bare(module: Any, x: Any, rows: int, batch: int) -> float:
+    """Seconds of bare forward calls of ``batch`` rows over ``rows`` rows (scaled), on ``x``'s device.
+
+    ``x`` holds at least ``batch`` pre-built masked rows there; the calls cycle through
+    row-shuffled windows of it (like the engine's rows, not one cached batch).
+    """
+    import torch
+
+    starts = (
+        [0] if x.shape[0] == batch else list(range(0, x.shape[0] - batch + 1, max(1, batch // 3)))
+    )
+    turn = itertools.cycle(starts)
+    calls = -(-rows // batch)
+    with torch.inference_mode():
+        module(x[:batch])  # warm
+        _sync(x.device)
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            start = next(turn)
+            module(x[start : start + batch])
+        _sync(x.device)
+    return (time.perf_counter() - t0) * rows / (calls * batch)
+
+
+def _largest_batch(module: Any, x: Any, most: int) -> tuple[Any, int]:
+    """The largest batch (doubling from ``x``'s rows, at most ``most``) whose forward fits.
+
+    Returns the pre-built rows (``x``'s rows repeated in a shuffled order) and the batch. On a
+    CUDA device the input may take half the free memory; on the CPU 1 GiB.
+    """
+    import torch
+
+    device = x.device
+    row_bytes = x[0].numel() * x.element_size()
+    if device.type == "cuda":
+        budget = torch.cuda.mem_get_info(device)[0] // 2
+    else:
+        budget = 2**30
+    best, best_x = x.shape[0], x
+    size = x.shape[0]
+    generator = torch.Generator().manual_seed(0)
+    while size < most:
+        size = min(2 * size, most)
+        if size * row_bytes > budget:
+            break
+        try:
+            pick = torch.randint(x.shape[0], (size,), generator=generator).to(device)
+            big = x.index_select(0, pick)
+            with torch.inference_mode():
+                module(big)
+            _sync(device)
+        except torch.OutOfMemoryError:
+            break
+        best, best_x = size, big
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return best_x, best
+
+
+def _compare_device(
+    engine_for: Callable[..., Callable[[], ValueEngine]], module: Any, args: Any
+) -> None:
+    """The torch module on the torch fill backend on ``--device``, against its bare forward.
+
+    Engine (fill='torch') and bare forward over the same rows are timed alternately
+    ``--repeat`` times, best of each; the bare forward both at the engine's batch size and at
+    the largest batch that fits (``_largest_batch``). On the CPU the numpy backend on the same
+    module is timed too (the same runs alternate).
+    """
+    import torch
+
+    device = torch.device(args.device)
+    module = module.to(device)
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"{torch.get_num_threads()} torch threads"
+    )
+    fills = ["torch", "numpy"] if device.type == "cpu" else ["torch"]
+    runs: dict[str, list[float]] = {f: [] for f in fills}
+    bare: list[float] = []
+    largest: list[float] = []
+    info: dict[str, Any] = {}
+    for _ in range(args.repeat):
+        for fill in fills:
+            extra = {"device": args.device} if fill == "torch" else {"fill": "numpy"}
+            engine = engine_for(module, **extra)()
+            rows_before = engine.model_rows
+            _sync(device)
+            t0 = time.perf_counter()
+            result = engine.compute_all()
+            _sync(device)
+            runs[fill].append(time.perf_counter() - t0)
+            if fill == "torch":
+                info.update(engine=engine, rows=engine.model_rows - rows_before, result=result)
+            else:
+                info["numpy_result"] = result
+        engine = info["engine"]
+        x = engine.largest_batch_input()
+        batch = x.shape[0]
+        dtype = engine.model.torch_dtype
+        xt = torch.from_numpy(x).to(device=device, dtype=dtype)
+        copies = max(1, -(-BARE_FORWARD_BYTES // max(xt.numel() * xt.element_size(), 1)))
+        if copies > 1:
+            g = torch.Generator().manual_seed(0)
+            xt = torch.cat(
+                [xt]
+                + [xt[torch.randperm(batch, generator=g).to(device)] for _ in range(copies - 1)]
+            )
+        bare.append(_time_device_bare(module, xt, info["rows"], batch))
+        if "big" not in info:
+            info["big"] = _largest_batch(module, xt[:batch], info["rows"])
+        big_x, big = info["big"]
+        largest.append(_time_device_bare(module, big_x, info["rows"], big))
+        info["batch"] = batch
+    engine_s, bare_s, largest_s = min(runs["torch"]), min(bare), min(largest)
+    big = info["big"][1]
+    print(f"  device: {device} ({name}), model dtype {engine.model.torch_dtype}")
+    header = (
+        f"  {'fill':<8}{'model rows':>12}{'batch':>9}{'engine s':>10}{'bare fwd s':>12}{'ratio':>8}"
+    )
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for fill in fills:
+        print(
+            f"  {fill:<8}{info['rows']:>12,}{info['batch']:>9,}{min(runs[fill]):>10.2f}"
+            f"{bare_s:>12.2f}{min(runs[fill]) / bare_s:>8.3f}"
+        )
+    print(
+        f"  bare forward at the largest batch that fits ({big:,} rows): {largest_s:.2f} s;"
+        f" torch engine / that: {engine_s / largest_s:.3f}"
+    )
+    for fill in fills:
+        print(f"  ({fill}, every run engine s: {'; '.join(f'{t:.2f}' for t in runs[fill])})")
+    print(
+        f"  (bare forward, every run, at {info['batch']:,} / {big:,} rows: "
+        + "; ".join(f"{a:.2f}/{b:.2f}" for a, b in zip(bare, largest, strict=True))
+        + ")"
+    )
+    if "numpy_result" in info:
+        diff = float(np.abs(info["result"].values - info["numpy_result"].values).max())
+        print(f"  largest |values torch − values numpy|: {diff:.2e}")
+    print(
+        f"benchmark: device {device}: engine (fill='torch') {engine_s:.2f} s, bare forward"
+        f" {bare_s:.2f} s at the engine's batch ({info['batch']:,} rows), ratio"
+        f" {engine_s / bare_s:.3f}; {largest_s:.2f} s at the largest batch that fits"
+        f" ({big:,} rows), ratio {engine_s / largest_s:.3f}"
+    )
 
 
 def _compare_executor(

@@ -122,23 +122,18 @@ class ChunksMixin:
         Adds the sums of the explained values and of their squares into ``s1``/``s2``.
         """
         done_in_round = 0
+        fill = self._fill_backend()
         for batch in self._batches(state, active, r0, k):
             if self._cancel.is_set():
                 self._stop_cancelled(state, active, done_in_round, r0 + k, s1 is state.s1)
             kk = batch.d1 - batch.d0
-            if batch.cells is None:
-                out = self._call_tile(state, batch)
-            else:
-                assert batch.samples is not None
-                samples = state.samples[batch.samples]
-                rows = self._fill_batch(samples, batch.cells, offset + r0 + batch.d0, kk)
-                out = self._call_coalitions(rows)
             classes = None if state.classes is None else state.classes[batch.local]
-            y = self._targets(out, classes, len(batch.local), kk)
-            y = y - state.shift[batch.local][:, None]
+            # the fill backend (engine/fill_numpy.py or engine/fill_torch.py) builds the batch,
+            # calls the model and sums the explained values over each region's draws
+            y1, y2 = fill.sums(self, state, batch, offset + r0 + batch.d0, kk, classes)
             # each (sample, coalition) occurs once per batch, so the indexed += adds every region
-            s1[batch.local, batch.positions] += y.sum(axis=1)
-            s2[batch.local, batch.positions] += (y * y).sum(axis=1)
+            s1[batch.local, batch.positions] += y1
+            s2[batch.local, batch.positions] += y2
             done_in_round = batch.done
 
     def _stop_cancelled(

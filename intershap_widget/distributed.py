@@ -89,6 +89,7 @@ _KERNEL_ONLY = (
     "_lock",
     "_buffers",
     "_largest",
+    "_filler",
     "_background",
     "_modalities",
     "executor",
@@ -366,6 +367,12 @@ def _engine_from(payload: _Payload) -> Any:
     adapter.n_outputs = payload.adapter["n_outputs"]
     adapter.output_ndim = payload.adapter["output_ndim"]
     engine._adapter = adapter
+    if engine.fill == "torch":  # the worker's own device tensors, on its model's device
+        from .engine.fill_torch import resolve_fill
+
+        device = None if adapter.kind == "torch" else engine.device
+        engine.fill, engine.device = resolve_fill("torch", device, adapter)
+    engine._filler = None
     engine._buffers = None
     engine._largest = None
     engine._cancel = threading.Event()

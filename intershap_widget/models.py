@@ -170,6 +170,11 @@ class ModelAdapter:
         self.seconds = 0.0
         self.rows = 0
         self._run = run
+        #: ``f(tensors) -> output`` on the device path (``engine/fill_torch.py``), or None
+        self.tensor_call: Callable[[list[Any]], Any] | None = None
+        #: the torch device and dtype of a torch module's first parameter (None otherwise)
+        self.torch_device: Any = None
+        self.torch_dtype: Any = None
 
     def __repr__(self) -> str:
         return f"ModelAdapter(kind={self.kind!r}, fusion={self.fusion!r}, names={list(self.names)})"
@@ -197,6 +202,75 @@ class ModelAdapter:
     def run_modalities(self, arrays: list[np.ndarray]) -> np.ndarray:
         """Runs the model on per-modality arrays in modality order; returns ``(n, K)``."""
         return self._evaluate(arrays, int(arrays[0].shape[0]))
+
+    def run_tensors(self, tensors: list[Any], n: int) -> Any:
+        """Runs the model on torch tensors already on its device; returns an ``(n, K)`` tensor there.
+
+        The device path of the engine (``engine/fill_torch.py``): nothing is copied to or from
+        the host. The rows, the number of dimensions and K are checked like :meth:`_check_output`
+        does; finiteness is checked by the caller on the device. A batch that runs out of device
+        memory is split in halves (and those again), with the same outputs.
+        """
+        import torch
+
+        assert self.tensor_call is not None, "internal: no tensor calling convention"
+        try:
+            t0 = time.perf_counter()
+            raw = self.tensor_call(tensors)
+            self.seconds += time.perf_counter() - t0
+        except torch.OutOfMemoryError:
+            if n < 2:
+                raise
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            half = n // 2
+            return torch.cat(
+                [
+                    self.run_tensors([t[:half] for t in tensors], half),
+                    self.run_tensors([t[half:] for t in tensors], n - half),
+                ]
+            )
+        except Exception as error:
+            raise ModelError(
+                f"model raised {type(error).__name__}: {error} on a batch of {n} rows. The model"
+                f" received {self._tensors_description(tensors)}; pass fusion='dict', 'list',"
+                " 'args' or 'early' to change how a batch is passed."
+            ) from error
+        self.calls += 1
+        self.rows += n
+        if not isinstance(raw, torch.Tensor):
+            try:
+                raw = torch.as_tensor(_to_numpy(raw), device=tensors[0].device)
+            except (TypeError, ValueError) as error:
+                raise ModelOutputError(
+                    f"model: expected an array of shape ({n},) or ({n}, K), got {error}"
+                ) from None
+        if raw.is_complex() or raw.dtype == torch.bool:
+            raise ModelOutputError(f"model: expected numeric outputs, got a {raw.dtype} tensor")
+        if raw.ndim == 0 or raw.ndim > 2 or raw.shape[0] != n:
+            raise ModelOutputError(
+                f"model: expected an output of shape ({n},) or ({n}, K), got shape {tuple(raw.shape)}"
+            )
+        out = raw.detach().reshape(n, -1)
+        k = int(out.shape[1])
+        if self.n_outputs is None:
+            self.n_outputs, self.output_ndim = k, raw.ndim
+        elif k != self.n_outputs:
+            raise ModelOutputError(
+                f"model: expected {self.n_outputs} outputs per row like on earlier batches, got {k}"
+                f" (output shape {tuple(raw.shape)})"
+            )
+        return out
+
+    def _tensors_description(self, tensors: list[Any]) -> str:
+        if self.fusion == "early":
+            t = tensors[0]
+            return f"one {t.dtype} tensor of shape {tuple(t.shape)} on {t.device} (the concatenated modalities)"
+        how = {"dict": "a dict", "list": "a list", "args": "positional arguments"}[self.fusion]
+        shapes = ", ".join(
+            f"{n}: {tuple(t.shape)}" for n, t in zip(self.names, tensors, strict=True)
+        )
+        return f"{how} of tensors on {tensors[0].device} ({shapes})"
 
     # -- internals -----------------------------------------------------------------------------
     def _inputs_description(self, arrays: list[np.ndarray]) -> str:
@@ -367,7 +441,16 @@ def _torch_adapter(module: Any, names: tuple[str, ...], fusion: str) -> ModelAda
                 )
             return out
 
-    return ModelAdapter("torch", fusion, names, run, dtype=np_dtype)
+    adapter = ModelAdapter("torch", fusion, names, run, dtype=np_dtype)
+    adapter.module = module  # type: ignore[attr-defined]
+    adapter.torch_device, adapter.torch_dtype = device, torch_dtype
+
+    def call_tensors(tensors: list[Any]) -> Any:
+        with torch.inference_mode():
+            return call(tensors)
+
+    adapter.tensor_call = call_tensors
+    return adapter
 
 
 def _sklearn_adapter(model: Any, names: tuple[str, ...], fusion: str) -> ModelAdapter:

@@ -34,7 +34,7 @@ class TargetsMixin:
     """Model outputs → explained values, for the value engine (see the module text)."""
 
     def _probe(self) -> None:
-        n = min(_PROBE_ROWS, self.n_samples, self.batch_rows)
+        n = min(_PROBE_ROWS, self.n_samples, self._host_rows)
         out = self._run_rows(lambda buf, m, rows: np.copyto(buf, self._x[m][:rows]), n)
         k = out.shape[1]
         self._probe_out = out

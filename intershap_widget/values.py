@@ -68,6 +68,8 @@ import numpy as np
 from .batching import BatchingMixin, _Tile
 from .chunks import ChunksMixin, _Cancelled
 from .draws import FIRST_ROUND, ROUND_GROWTH, BackgroundWindows, auto_rounds  # noqa: F401
+from .engine.fill_numpy import NumpyFill
+from .engine.fill_torch import TorchFill, gpu_batch_rows, resolve_fill, torch_dtypes
 from .inputs import (
     Modalities,
     cap_draws,
@@ -106,6 +108,7 @@ TILE_LIMIT_BYTES = 64 * 2**20
 DEFAULT_CHUNK_SAMPLES = 240
 #: R, the draws per coalition when ``draws`` is not given (the paper's; SPEC §1)
 DEFAULT_DRAWS = 1000
+_NUMPY_FILL = NumpyFill()
 
 
 class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
@@ -151,6 +154,14 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         executor: where the chunks are computed: None (this process), a
             ``dask.distributed.Client`` or a ``concurrent.futures.Executor`` (``distributed.py``:
             the engine is prepared here and shipped once per worker; the values are identical).
+        device: a torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a ``torch.device``) to build
+            the batches on (``fill="torch"``, ``engine/fill_torch.py``). For a torch module the
+            default is the device of its parameters; if they are elsewhere the data goes there
+            (once, with a warning). A callable given ``device=`` is called with tensors there.
+        fill: how the masked batches are built: ``"auto"`` (``"torch"`` for a torch module on
+            a non-CPU device or when ``device`` is given, else ``"numpy"``), ``"numpy"`` (on the host, any model) or
+            ``"torch"`` (on the device, only sums come back). Same draws, same values (up to the
+            float32 rounding of batches of another size).
 
     Raises:
         ValueError: an argument is out of range or does not fit the model (named in the message).
@@ -179,6 +190,8 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         memory_mb: float = 4.0,
         stratify: bool = True,
         executor: Any = None,
+        device: Any = None,
+        fill: str = "auto",
     ) -> None:
         from .distributed import check_executor, check_picklable
 
@@ -231,6 +244,10 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
 
         self._adapter: ModelAdapter = adapt_model(model, mods.names, mods.shapes, fusion)
         self.fusion = self._adapter.fusion
+        #: the fill backend, "numpy" or "torch", and the torch device of the latter (else None)
+        self.fill, self.device = resolve_fill(fill, device, self._adapter)
+        #: the torch backend's device tensors (``engine/fill_torch.TorchFill``), made when used
+        self._filler: Any = None
         self._early = self._adapter.fusion == "early"
 
         # Input layout and dtypes.
@@ -284,9 +301,26 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         row_bytes = sum(d * dt.itemsize for d, dt in zip(self._dims, self._dtypes, strict=True))
         if batch_rows is not None:
             batch_rows = check_batch_rows(batch_rows, row_bytes)
+        host_rows = int(np.clip(int(memory_mb * 2**20) // max(row_bytes, 1), 64, 65536))
+        self._torch_dtypes: list[Any] | None = None
+        if self.fill == "torch":
+            self._torch_dtypes = torch_dtypes(self._adapter, self._dtypes)
+            if batch_rows is None and self.device.type == "cuda":
+                import torch
+
+                device_row_bytes = sum(
+                    d * torch.empty((), dtype=dt).element_size()
+                    for d, dt in zip(self._dims, self._torch_dtypes, strict=True)
+                )
+                free = torch.cuda.mem_get_info(self.device)[0]
+                batch_rows = gpu_batch_rows(free, device_row_bytes)
         if batch_rows is None:
-            batch_rows = int(np.clip(int(memory_mb * 2**20) // max(row_bytes, 1), 64, 65536))
+            batch_rows = host_rows
         self.batch_rows = int(batch_rows)
+        #: rows per call of the host path (probe, v(∅), strata, full samples, numpy batches)
+        self._host_rows = (
+            min(self.batch_rows, host_rows) if self.fill == "torch" else self.batch_rows
+        )
         self._buffers: list[np.ndarray] | None = None
 
         # Coalitions other than ∅ and full, and the draw schedule.
@@ -374,6 +408,14 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         """Clears a :meth:`cancel`, so that the next computation runs."""
         self._cancel.clear()
 
+    def _fill_backend(self) -> Any:
+        """The fill backend (``engine/``): numpy's, or this engine's device tensors (made once)."""
+        if self.fill == "numpy":
+            return _NUMPY_FILL
+        if self._filler is None:
+            self._filler = TorchFill(self, self.device, self._torch_dtypes or [])
+        return self._filler
+
     # ------------------------------------------------------------------------------------------
     # The tile
 
@@ -384,7 +426,7 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         coalitions) fits ``TILE_LIMIT_BYTES``.
         """
         windows = self._windows
-        if windows is None or windows.slots is None:
+        if windows is None or windows.slots is None or self.fill != "numpy":
             return None
         k = self._rounds[-1]
         block_rows = len(self._cells) * windows.slots * k
@@ -521,7 +563,7 @@ class ValueEngine(ChunksMixin, TargetsMixin, BatchingMixin):
         return (
             f"ValueEngine(names={list(self.names)}, n_samples={self.n_samples}, masking={self.masking!r},"
             f" draws={self.draws!r}, target={self.target!r}, model={self._adapter.kind}/{self.fusion},"
-            f" batch_rows={self.batch_rows})"
+            f" batch_rows={self.batch_rows}, fill={self.fill!r})"
         )
 
 

@@ -36,3 +36,32 @@ def test_bench_prints_ratio_and_auto_tables(capsys: pytest.CaptureFixture[str]) 
     assert re.search(
         r"worst \|Δ\| of auto, SE≤0.04 from the same seed's fixed draws: [\d.]+ pts", out
     )
+
+
+def test_bench_device_cpu_prints_both_batch_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    bench.main(
+        ["--samples", "12", "--draws", "40", "--epochs", "1", "--repeat", "1", "--device", "cpu"]
+    )
+    out = capsys.readouterr().out
+    rows = re.findall(
+        r"^\s+(torch|numpy)\s+([\d,]+)\s+([\d,]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+", out, re.MULTILINE
+    )
+    assert [r[0] for r in rows] == ["torch", "numpy"], out
+    assert rows[0][1] == rows[1][1] == f"{12 * 2 * 40 + 12 + 3000:,}"
+    assert re.search(r"bare forward at the largest batch that fits \([\d,]+ rows\)", out)
+    assert re.search(
+        r"^benchmark: device cpu: .* ratio [\d.]+; .* ratio [\d.]+$", out, re.MULTILINE
+    )
+
+
+def test_bench_device_cuda_without_a_gpu_says_so_and_fails(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(SystemExit) as info:
+        bench.main(["--device", "cuda", "--epochs", "1"])
+    assert info.value.code != 0
+    assert "sees no such device" in capsys.readouterr().err
