@@ -144,10 +144,11 @@ export class InterSHAPModel extends DOMWidgetModel {
       if (!this.comm) {
         return; // made from saved state: there was never a kernel to lose
       }
-      this.session.error =
+      // Streams that had not finished are marked partial, with the samples they hold.
+      this.session.loseConnection(
         'Lost the connection to the kernel (it died, restarted or shut down). The results on ' +
-        'screen are kept; re-run the cell to compute again.';
-      this.session.notify();
+          'screen are kept; re-run the cell to compute again.'
+      );
     };
     this.on('comm_live_update', () => {
       if (!this.comm_live) {

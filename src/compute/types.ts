@@ -230,6 +230,12 @@ export type ComputeRequest =
 /** 'simd': WebAssembly SIMD on tables in WebAssembly memory; 'javascript': the compiled kernels. */
 export type KernelKind = 'simd' | 'javascript';
 
+/** The kernel a model's tables get, and why they fell back to JavaScript (null when they did not). */
+export interface KernelInfo {
+  kind: KernelKind;
+  fallback: string | null;
+}
+
 /** What the main thread posts to the worker; `id` matches the reply to its request. */
 export interface WorkerRequest {
   id: number;

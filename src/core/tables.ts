@@ -4,7 +4,8 @@
  * worker keeps its tables here; decomposeInto recognises them and runs the SIMD kernel.
  *
  * Where WebAssembly SIMD is unavailable, for M above MAX_SIMD_M (10), or for tables
- * over MAX_MEMORY_BYTES, the arrays are ordinary typed arrays and the JavaScript kernels run.
+ * over MAX_MEMORY_BYTES, the arrays are ordinary typed arrays and the JavaScript kernels run;
+ * `fallback` then says why, in words the status bar shows.
  */
 import { allocatePerSample } from './perSample';
 import type { PerSample } from './perSample';
@@ -17,6 +18,8 @@ import { checkModalityCount, describe, throwNonFinite } from './validate';
 export interface Tables {
   readonly values: Float64Array;
   readonly per: PerSample;
+  /** Why the tables are in ordinary arrays (the JavaScript kernels run); null in an arena. */
+  readonly fallback: string | null;
 }
 
 /** Larger tables stay in ordinary arrays: one WebAssembly memory cannot grow past 4 GiB, and
@@ -41,8 +44,15 @@ function lengthsFor(M: number, n: number): number[] {
   return [n * 2 ** M, n * M, n * M * M, n, n * M];
 }
 
-/** Zeroed tables for n samples of M modalities, in WebAssembly memory where the SIMD kernel runs. */
-export function allocateTables(M: number, n: number): Tables {
+/**
+ * Zeroed tables for n samples of M modalities, in WebAssembly memory where the SIMD kernel runs.
+ * `maxMemoryBytes` is the cap on that memory (MAX_MEMORY_BYTES; tests pass a smaller one).
+ */
+export function allocateTables(
+  M: number,
+  n: number,
+  maxMemoryBytes: number = MAX_MEMORY_BYTES
+): Tables {
   checkModalityCount(M);
   if (!Number.isInteger(n) || n < 0) {
     throw new RangeError(
@@ -51,32 +61,55 @@ export function allocateTables(M: number, n: number): Tables {
   }
   const lengths = [...lengthsFor(M, n), sumsLength(M), ...lengthsFor(M, 2), sumsLength(M)];
   const bytes = 8 * lengths.reduce((total, length) => total + length, 0);
-  if (M <= MAX_SIMD_M && bytes <= MAX_MEMORY_BYTES && typeof WebAssembly === 'object') {
-    try {
-      const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE_BYTES) });
-      const kernel = simdKernel(M, memory);
-      if (kernel !== null) {
-        let offset = 0;
-        const arrays = lengths.map(length => {
-          const array = new Float64Array(memory.buffer, offset, length);
-          offset += 8 * length;
-          return array;
-        });
-        const tables = asTables(M, n, arrays.slice(0, 5));
-        const pair = { ...asTables(M, 2, arrays.slice(6, 11)), sums: arrays[11] };
-        arenas.set(memory.buffer, { M, kernel, scratch: arrays[5], pair });
-        return tables;
-      }
-    } catch {
-      // No memory of that size here: ordinary arrays below.
-    }
+  const fallback = (reason: string): Tables => ({
+    values: new Float64Array(n * 2 ** M),
+    per: allocatePerSample(M, n),
+    fallback: reason
+  });
+  if (M > MAX_SIMD_M) {
+    return fallback(`M = ${M}: the WebAssembly SIMD kernel serves up to ${MAX_SIMD_M} modalities`);
   }
-  return { values: new Float64Array(n * 2 ** M), per: allocatePerSample(M, n) };
+  if (bytes > maxMemoryBytes) {
+    return fallback(
+      `the tables of ${n.toLocaleString('en-US')} samples take ${megabytes(bytes)}, above the ` +
+        `${megabytes(maxMemoryBytes)} cap on one WebAssembly memory`
+    );
+  }
+  if (typeof WebAssembly !== 'object' || WebAssembly === null) {
+    return fallback('this browser has no WebAssembly');
+  }
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE_BYTES) });
+  } catch {
+    return fallback(`the browser refused ${megabytes(bytes)} of WebAssembly memory for the tables`);
+  }
+  const kernel = simdKernel(M, memory);
+  if (kernel === null) {
+    return fallback(
+      "WebAssembly SIMD cannot be compiled here (no SIMD support, or a Content-Security-Policy without 'wasm-unsafe-eval')"
+    );
+  }
+  let offset = 0;
+  const arrays = lengths.map(length => {
+    const array = new Float64Array(memory.buffer, offset, length);
+    offset += 8 * length;
+    return array;
+  });
+  const tables = asTables(M, n, arrays.slice(0, 5));
+  const pair = { ...asTables(M, 2, arrays.slice(6, 11)), sums: arrays[11] };
+  arenas.set(memory.buffer, { M, kernel, scratch: arrays[5], pair });
+  return tables;
+}
+
+/** Bytes in whole MiB, for the status bar. */
+function megabytes(bytes: number): string {
+  return `${Math.ceil(bytes / 2 ** 20).toLocaleString('en-US')} MiB`;
 }
 
 function asTables(M: number, n: number, arrays: Float64Array[]): Tables {
   const [values, shapley, matrices, local, orderMass] = arrays;
-  return { values, per: { M, n, shapley, matrices, local, orderMass } };
+  return { values, per: { M, n, shapley, matrices, local, orderMass }, fallback: null };
 }
 
 /** Whether `tables` lie in WebAssembly memory, where decomposeInto runs the SIMD kernel. */

@@ -179,7 +179,8 @@ export class CohortsView extends Widget implements DashboardView {
       })),
       context.colors
     );
-    const finished = model.status?.state === 'done' || model.status?.state === 'cancelled';
+    const finished =
+      model.status?.state === 'done' || model.status?.state === 'cancelled' || model.partial;
     if (finished) {
       void this.fillIntervals(context, cohorts, intervals, generation);
     }

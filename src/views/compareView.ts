@@ -735,8 +735,9 @@ export class CompareView extends Widget implements DashboardView {
   }
 }
 
+/** No more samples will come: the stream is over, or the kernel was lost (partial). */
 function isFinished(model: ModelState): boolean {
-  return model.status?.state === 'done' || model.status?.state === 'cancelled';
+  return model.status?.state === 'done' || model.status?.state === 'cancelled' || model.partial;
 }
 
 function sameModalities(a: ModelState, b: ModelState): boolean {

@@ -336,7 +336,7 @@ export class Dashboard extends BoxPanel {
    * state is drawn either way, so a finished widget is always complete, on screen or not).
    */
   private streaming(): boolean {
-    return [...this.source.models.values()].some(m => m.status?.state === 'running');
+    return [...this.source.models.values()].some(m => m.status?.state === 'running' && !m.partial);
   }
 
   private async draw(): Promise<void> {

@@ -129,7 +129,8 @@ export class GlobalView extends Widget implements DashboardView {
     }
     const dataKey = `${context.modelId}|${model.version}|${source.selectionVersion}|${context.themeVersion}`;
     const names = model.dataset.names;
-    const streaming = model.status?.state === 'running';
+    // A partial model's stream is over (the kernel was lost): its numbers are final.
+    const streaming = model.status?.state === 'running' && !model.partial;
     // While values stream in, these charts redraw only when a number they show moves visibly.
     const settled = `${context.modelId}|${source.selectionVersion}|${context.themeVersion}|streaming`;
     const keyOf = (...numbers: ArrayLike<number>[]) =>
@@ -249,7 +250,9 @@ export class GlobalView extends Widget implements DashboardView {
     this.scoreText.textContent = formatNumber(shown.globalIntershap);
     this.scoreText.dataset.value = String(shown.globalIntershap);
     this.scoreText.dataset.n = String(shown.n);
-    const finished = model.status?.state === 'done' || model.status?.state === 'cancelled';
+    // A partial model (the kernel was lost) gets no more samples: its interval is over those held.
+    const finished =
+      model.status?.state === 'done' || model.status?.state === 'cancelled' || model.partial;
     const interval = finished
       ? `95% bootstrap interval ${formatInterval(shown.interval)}`
       : 'interval once every sample is in';
@@ -310,7 +313,7 @@ export class GlobalView extends Widget implements DashboardView {
 
   private async drawScatter(context: DrawContext): Promise<void> {
     const colorBy = this.syncColorBy(context.model);
-    const hasPrediction = context.model.predictions.some(Number.isFinite);
+    const hasPrediction = context.model.hasPrediction;
     await this.scatter.draw(
       colorBy,
       context.source.selection,

@@ -1,15 +1,11 @@
 /**
- * Progress while values stream in, a cancel button, and the last error — shown beside, never in
- * place of, the results already on screen.
+ * Progress while values stream in, a cancel button, which kernel decomposes the values, and the
+ * last error — shown beside, never in place of, the results already on screen. After a lost
+ * kernel, a model whose stream had not finished reads "partial: 12,000 of 100,000 samples".
  */
 import { Widget } from '@lumino/widgets';
+import { kernelSummary, modelLine } from './statusText';
 import type { DashboardSource } from './types';
-
-const KERNEL_NAMES: Record<string, string> = {
-  simd: 'WebAssembly SIMD, two samples per instruction',
-  javascript: 'JavaScript',
-  pending: 'not chosen yet'
-};
 
 export class StatusBar extends Widget {
   private readonly progressText: HTMLElement;
@@ -17,6 +13,7 @@ export class StatusBar extends Widget {
   private readonly cancelButton: HTMLButtonElement;
   private readonly errorText: HTMLElement;
   private readonly noticeText: HTMLElement;
+  private readonly kernelText: HTMLElement;
   private runningModel: string | null = null;
 
   constructor(onCancel: (modelId: string) => void) {
@@ -40,38 +37,39 @@ export class StatusBar extends Widget {
     this.noticeText = document.createElement('div');
     this.noticeText.className = 'intershap-notice';
     this.noticeText.setAttribute('role', 'status');
+    this.kernelText = document.createElement('span');
+    this.kernelText.className = 'intershap-kernel';
     this.node.append(
       this.progressBar,
       this.progressText,
       this.cancelButton,
+      this.kernelText,
       this.noticeText,
       this.errorText
     );
   }
 
   render(session: DashboardSource): void {
-    const running = [...session.models.values()].find(m => m.status?.state === 'running');
+    const models = [...session.models.values()];
+    // A partial model's stream is over (the kernel is gone): nothing runs, nothing to cancel.
+    const running = models.find(m => m.status?.state === 'running' && !m.partial);
     this.runningModel = running?.dataset.modelId ?? null;
     this.cancelButton.hidden = !running;
     this.progressBar.hidden = !running;
-    const lines = [...session.models.values()].map(m => {
-      const p = m.progress;
-      const state = m.status?.state ?? 'waiting';
-      if (p && state === 'running') {
-        const eta = p.etaSeconds === null ? '' : `, ${Math.ceil(p.etaSeconds)} s left`;
-        return `${m.dataset.label}: ${p.done} / ${p.total} samples (${Math.round(p.samplesPerSecond)}/s${eta})`;
-      }
-      return `${m.dataset.label}: ${m.received} / ${m.dataset.nSamples} samples, ${state}`;
-    });
     if (running?.progress) {
       this.progressBar.max = running.progress.total;
       this.progressBar.value = running.progress.done;
     }
-    this.progressText.textContent = lines.join(' · ');
-    // Which kernel decomposes the values: for users checking speed, and for the browser tests.
-    const kernels = [...new Set([...session.models.values()].map(m => m.kernel ?? 'pending'))];
-    this.node.dataset.kernel = kernels.join(' ');
-    this.progressText.title = `decomposition kernel: ${kernels.map(k => KERNEL_NAMES[k]).join(', ')}`;
+    this.progressText.textContent = models.map(modelLine).join(' · ');
+    this.node.dataset.partial = String(models.some(m => m.partial));
+    // Which kernel decomposes the values, and why it fell back from SIMD if it did: for users
+    // checking speed, and for the browser tests.
+    const kernel = kernelSummary(models);
+    this.node.dataset.kernel = kernel.kinds;
+    this.kernelText.textContent = kernel.text;
+    this.kernelText.hidden = kernel.text === '';
+    this.kernelText.classList.toggle('intershap-kernel-fallback', kernel.fallback);
+    this.progressText.title = kernel.text;
     this.errorText.textContent = session.error ?? '';
     this.errorText.hidden = !session.error;
     this.noticeText.textContent = session.notice ?? '';

@@ -10,7 +10,7 @@ import type {
   ComputeRequest,
   GroupingSpec,
   GroupSummary,
-  KernelKind,
+  KernelInfo,
   LocalHistogram,
   NearestQuery,
   PairedIntervals,
@@ -67,9 +67,9 @@ export class ComputeClient {
     return this.worker !== null;
   }
 
-  /** Allocates a model's tables; resolves to the kernel that will decompose them. */
-  reset(modelId: string, M: number, nSamples: number): Promise<KernelKind> {
-    return this.request({ op: 'reset', modelId, M, nSamples }) as Promise<KernelKind>;
+  /** Allocates a model's tables; resolves to the kernel that will decompose them (and why). */
+  reset(modelId: string, M: number, nSamples: number): Promise<KernelInfo> {
+    return this.request({ op: 'reset', modelId, M, nSamples }) as Promise<KernelInfo>;
   }
 
   /** Hands the arrays over to the worker: the caller must not use them afterwards. */

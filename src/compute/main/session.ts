@@ -18,7 +18,7 @@ import type {
   ComparisonResult,
   GroupingSpec,
   GroupSummary,
-  KernelKind,
+  KernelInfo,
   LocalHistogram,
   NearestQuery,
   PairedIntervals,
@@ -41,11 +41,21 @@ export interface ModelState {
   predictions: Float64Array;
   labels: Float64Array;
   hasLabels: boolean;
+  /** Whether any sample has a prediction of its own (else the scatter's x is v(full)). */
+  hasPrediction: boolean;
   hasPredictedClass: boolean;
   /** Increases whenever the model's numbers change, so views can skip redrawing unchanged data. */
   version: number;
-  /** The kernel decomposing this model in the worker, once its tables are allocated. */
-  kernel: KernelKind | null;
+  /**
+   * The kernel decomposing this model in the worker, once its tables are allocated, with the
+   * reason when it fell back from WebAssembly SIMD to JavaScript.
+   */
+  kernel: KernelInfo | null;
+  /**
+   * The connection to the kernel was lost before this model's stream finished: what it holds
+   * (`received` of `dataset.nSamples`) is all it will get, and the status bar says so.
+   */
+  partial: boolean;
 }
 
 /** A grouping of the samples: codes[i] indexes categories (NaN = no cohort). */
@@ -108,6 +118,8 @@ export class Session {
   error: string | null = null;
   /** A line about where the results came from (e.g. the notebook's saved state), or null. */
   notice: string | null = null;
+  /** Whether the connection to the kernel was lost (it died, restarted or shut down). */
+  connectionLost = false;
   /** The selected samples in increasing order, or null for "every sample". */
   selection: Int32Array | null = null;
   /** Increases on every selection change. */
@@ -170,9 +182,11 @@ export class Session {
       predictions: new Float64Array(message.nSamples).fill(NaN),
       labels: new Float64Array(message.nSamples).fill(NaN),
       hasLabels: false,
+      hasPrediction: false,
       hasPredictedClass: false,
       version: 0,
-      kernel: null
+      kernel: null,
+      partial: false
     });
     this.enqueue(async () => {
       const kernel = await this.compute.reset(message.modelId, message.M, message.nSamples);
@@ -196,6 +210,8 @@ export class Session {
     const chunk = decodeChunk(message, buffers, model.dataset.M);
     if (chunk.prediction) {
       model.predictions.set(chunk.prediction, message.start);
+      // Per chunk, not per draw: a scan of every sample's prediction would grow with N.
+      model.hasPrediction ||= chunk.prediction.some(Number.isFinite);
     }
     if (chunk.label) {
       model.labels.set(chunk.label, message.start);
@@ -257,6 +273,26 @@ export class Session {
     });
   }
 
+  /**
+   * The kernel is gone (it died, restarted or shut down): nothing more comes for any model. The
+   * message is shown; every model whose stream had not finished keeps what it holds, marked
+   * partial, its aggregate refreshed over every sample received (a chunk still in the queue
+   * counts) and its interval computed, as for a finished stream but without telling the kernel.
+   */
+  loseConnection(message: string): void {
+    this.error = message;
+    if (!this.connectionLost) {
+      this.connectionLost = true;
+      for (const [modelId, model] of this.models) {
+        if (!this.isFinished(model)) {
+          model.partial = true;
+          this.scheduleRefresh(modelId, () => void this.fillIntervals(modelId));
+        }
+      }
+    }
+    this.notify();
+  }
+
   private model(modelId: string): ModelState {
     const model = this.models.get(modelId);
     if (!model) {
@@ -298,8 +334,14 @@ export class Session {
     });
   }
 
-  /** Once a stream is finished: the intervals (all samples, then the selection), then results. */
+  /** Once a stream is finished: the intervals, then the results. */
   private async finish(modelId: string): Promise<void> {
+    await this.fillIntervals(modelId);
+    this.onModelDone(modelId);
+  }
+
+  /** The intervals of a model whose samples are all in: all samples, then the selection. */
+  private async fillIntervals(modelId: string): Promise<void> {
     try {
       await this.fillInterval(modelId, 'all');
       if (this.selection) {
@@ -308,11 +350,11 @@ export class Session {
     } catch (error) {
       this.reportError(error);
     }
-    this.onModelDone(modelId);
   }
 
+  /** No more samples will come: the stream is over, or the kernel was lost (partial). */
   private isFinished(model: ModelState): boolean {
-    return model.status?.state === 'done' || model.status?.state === 'cancelled';
+    return model.status?.state === 'done' || model.status?.state === 'cancelled' || model.partial;
   }
 
   /**

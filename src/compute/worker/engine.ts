@@ -27,7 +27,7 @@ import type {
   ComputeRequest,
   GroupingSpec,
   GroupSummary,
-  KernelKind,
+  KernelInfo,
   LocalHistogram,
   ModelDelta,
   Mover,
@@ -70,13 +70,15 @@ interface ModelTables {
    * numbers are in the sums, so from then on the aggregate takes the pass over the arrays.
    */
   sums: Float64Array | null;
+  /** Why the tables are not in WebAssembly memory (allocateTables), or null. */
+  fallback: string | null;
 }
 
 /** Sample draws per slice of a bootstrap: about 15 ms of work, so other requests wait little. */
 const BOOTSTRAP_SLICE_DRAWS = 200_000;
 
-function allocate(M: number, nSamples: number): ModelTables {
-  const { values, per } = allocateTables(M, nSamples);
+function allocate(M: number, nSamples: number, maxMemoryBytes?: number): ModelTables {
+  const { values, per, fallback } = allocateTables(M, nSamples, maxMemoryBytes);
   const local = per.local.fill(NaN);
   return {
     M,
@@ -90,7 +92,8 @@ function allocate(M: number, nSamples: number): ModelTables {
     predictedClass: new Float64Array(nSamples).fill(NaN),
     received: new Uint8Array(nSamples),
     nReceived: 0,
-    sums: allocateSums(M)
+    sums: allocateSums(M),
+    fallback
   };
 }
 
@@ -99,12 +102,18 @@ export class ComputeEngine {
   /** The running interval job per key; a newer request with the same key supersedes it. */
   private intervalJobs = new Map<string, object>();
 
+  /** `maxMemoryBytes`: the cap on one model's WebAssembly memory (core's MAX_MEMORY_BYTES). */
+  constructor(private readonly maxMemoryBytes?: number) {}
+
   handle(req: ComputeRequest): unknown {
     switch (req.op) {
       case 'reset': {
-        const tables = allocate(req.M, req.nSamples);
+        const tables = allocate(req.M, req.nSamples, this.maxMemoryBytes);
         this.models.set(req.modelId, tables);
-        const kernel: KernelKind = usesSimd(tables) ? 'simd' : 'javascript';
+        const kernel: KernelInfo = {
+          kind: usesSimd(tables) ? 'simd' : 'javascript',
+          fallback: tables.fallback
+        };
         return kernel;
       }
       case 'append':

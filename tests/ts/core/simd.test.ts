@@ -14,6 +14,7 @@ import {
 } from '../../../src/core';
 import type { PerSample } from '../../../src/core';
 import { registerKernel } from '../../../src/core/compiled';
+import { MAX_MEMORY_BYTES } from '../../../src/core/tables';
 import { expectAllClose, flatValues, loadGolden, randomTables } from './helpers';
 
 const FIELDS = ['shapley', 'matrices', 'local', 'orderMass'] as const;
@@ -44,6 +45,29 @@ describe('the SIMD kernels', () => {
       expect(usesSimd(allocateTables(M, 3)), `M=${M}`).toBe(true);
     }
     expect(usesSimd(allocateTables(11, 3))).toBe(false);
+    expect(allocateTables(10, 3).fallback).toBeNull();
+    expect(allocateTables(11, 3).fallback).toBe(
+      'M = 11: the WebAssembly SIMD kernel serves up to 10 modalities'
+    );
+  });
+
+  it('leave tables above the WebAssembly memory cap in ordinary arrays, saying why', () => {
+    // The real cap is MAX_MEMORY_BYTES (1 GiB, about 3.3 million samples at M = 4); a 1 MiB cap
+    // shows the same path without allocating a gigabyte.
+    const M = 4;
+    const below = allocateTables(M, 3000, 2 ** 20);
+    expect(usesSimd(below)).toBe(true);
+    const above = allocateTables(M, 4000, 2 ** 20);
+    expect(usesSimd(above)).toBe(false);
+    expect(above.fallback).toBe(
+      'the tables of 4,000 samples take 2 MiB, above the 1 MiB cap on one WebAssembly memory'
+    );
+    expect(MAX_MEMORY_BYTES).toBe(2 ** 30);
+    // The JavaScript kernels decompose them to the same numbers.
+    const values = randomTables(4000, M, 77);
+    above.values.set(values);
+    decomposeInto(above.values, M, above.per, 0);
+    expectAllClose(above.per.matrices, decomposeAll(values, M).matrices, 1e-12, 'matrices');
   });
 
   // The reference is the JavaScript register kernel compiled from the same statements; from M = 8

@@ -7,6 +7,7 @@ import { ComputeClient } from '../../../../src/compute/main/client';
 import { normalizeSelection, Session } from '../../../../src/compute/main/session';
 import type { SelectionOrigin } from '../../../../src/compute/main/session';
 import { aggregate, bootstrapGlobal, decomposeAll } from '../../../../src/core';
+import { kernelSummary, modelLine } from '../../../../src/views/statusText';
 import { expectAllClose, randomTables } from '../../core/helpers';
 
 const M = 2;
@@ -130,6 +131,102 @@ describe('Session', () => {
       ).globalIntershap,
       12
     );
+  });
+});
+
+describe('Session after the kernel is lost', () => {
+  it('marks an unfinished stream partial, keeps its numbers over every sample received, and leaves a finished one alone', async () => {
+    const done: string[] = [];
+    const session = new Session(new ComputeClient(false), modelId => done.push(modelId));
+    for (const modelId of ['streaming', 'finished']) {
+      session.receive({
+        kind: 'dataset',
+        modelId,
+        label: modelId,
+        names: ['image', 'text'],
+        M,
+        nSamples: N,
+        target: 'output'
+      });
+    }
+    session.receive({ kind: 'status', modelId: 'streaming', state: 'running', message: '' });
+    // Two chunks of the streaming model (the second one lands in the queue behind a pending
+    // refresh), all of the finished one.
+    for (const start of [0, 30]) {
+      session.receive(
+        { kind: 'chunk', modelId: 'streaming', start, count: 30, buffers: ['values'] },
+        [values.slice(start * C, (start + 30) * C).buffer]
+      );
+    }
+    session.receive(
+      { kind: 'chunk', modelId: 'finished', start: 0, count: N, buffers: ['values'] },
+      [values.slice().buffer]
+    );
+    session.receive({ kind: 'status', modelId: 'finished', state: 'done', message: '' });
+    await until(() => done.length === 1, 'the finished model');
+
+    session.loseConnection('Lost the connection to the kernel');
+    expect(session.error).toBe('Lost the connection to the kernel');
+    const streaming = session.models.get('streaming')!;
+    const finished = session.models.get('finished')!;
+    expect(streaming.partial).toBe(true);
+    expect(finished.partial).toBe(false);
+    // Its numbers are over the 60 samples it holds, with an interval; the kernel is not told.
+    await until(() => Boolean(streaming.aggregate?.interval), 'the partial interval');
+    expect(streaming.received).toBe(60);
+    expect(streaming.aggregate!.n).toBe(60);
+    const first60 = decomposeAll(values.slice(0, 60 * C), M);
+    expect(streaming.aggregate!.globalIntershap).toBeCloseTo(
+      aggregate(first60).globalIntershap,
+      12
+    );
+    expect(done).toEqual(['finished']);
+    expect(modelLine(streaming)).toBe('streaming: partial: 60 of 120 samples');
+    expect(modelLine(finished)).toBe('finished: 120 / 120 samples, done');
+    // A second signal of the same loss (comm closed, then the kernel's status) changes nothing.
+    session.loseConnection('Lost the connection to the kernel');
+    expect(streaming.partial).toBe(true);
+  });
+
+  it('says which kernel runs each model, and why it fell back from SIMD', async () => {
+    const session = new Session(new ComputeClient(false), () => undefined);
+    session.receive({
+      kind: 'dataset',
+      modelId: 'a',
+      label: 'two',
+      names: ['image', 'text'],
+      M,
+      nSamples: N,
+      target: 'output'
+    });
+    expect(kernelSummary(session.models.values())).toEqual({
+      kinds: 'pending',
+      text: '',
+      fallback: false
+    });
+    await until(() => session.models.get('a')!.kernel !== null, 'the kernel');
+    expect(kernelSummary(session.models.values())).toEqual({
+      kinds: 'simd',
+      text: 'kernel: WebAssembly SIMD',
+      fallback: false
+    });
+    session.receive({
+      kind: 'dataset',
+      modelId: 'b',
+      label: 'eleven',
+      names: Array.from({ length: 11 }, (_, m) => `m${m}`),
+      M: 11,
+      nSamples: 3,
+      target: 'output'
+    });
+    await until(() => session.models.get('b')!.kernel !== null, 'the second kernel');
+    expect(kernelSummary(session.models.values())).toEqual({
+      kinds: 'simd javascript',
+      text:
+        'kernel: two: WebAssembly SIMD; eleven: JavaScript, fell back from WebAssembly SIMD: ' +
+        'M = 11: the WebAssembly SIMD kernel serves up to 10 modalities',
+      fallback: true
+    });
   });
 });
 

@@ -58,8 +58,36 @@ describe('ComputeEngine', () => {
 
   it('says which kernel will decompose a model: SIMD up to M = 10, JavaScript above', () => {
     const engine = new ComputeEngine();
-    expect(engine.handle({ op: 'reset', modelId: 'a', M: 3, nSamples: 5 })).toBe('simd');
-    expect(engine.handle({ op: 'reset', modelId: 'b', M: 11, nSamples: 5 })).toBe('javascript');
+    expect(engine.handle({ op: 'reset', modelId: 'a', M: 3, nSamples: 5 })).toEqual({
+      kind: 'simd',
+      fallback: null
+    });
+    expect(engine.handle({ op: 'reset', modelId: 'b', M: 11, nSamples: 5 })).toEqual({
+      kind: 'javascript',
+      fallback: 'M = 11: the WebAssembly SIMD kernel serves up to 10 modalities'
+    });
+  });
+
+  it('tables above the WebAssembly memory cap fall back to JavaScript, say why, and still add up', () => {
+    // A 1 MiB cap instead of 1 GiB: 8,000 samples at M = 3 take about 1.5 MiB.
+    const engine = new ComputeEngine(2 ** 20);
+    const n = 8000;
+    expect(engine.handle({ op: 'reset', modelId: 'small', M, nSamples: 100 })).toEqual({
+      kind: 'simd',
+      fallback: null
+    });
+    expect(engine.handle({ op: 'reset', modelId: 'big', M, nSamples: n })).toEqual({
+      kind: 'javascript',
+      fallback:
+        'the tables of 8,000 samples take 2 MiB, above the 1 MiB cap on one WebAssembly memory'
+    });
+    const tables = randomTables(n, M, 41);
+    engine.handle({ op: 'append', modelId: 'big', start: 0, values: tables.slice() });
+    const all = engine.handle({ op: 'aggregate', modelId: 'big' }) as AggregateResult;
+    const expected = aggregate(decomposeAll(tables, M));
+    expect(all.n).toBe(n);
+    expect(all.globalIntershap).toBeCloseTo(expected.globalIntershap, 12);
+    expectAllClose(all.meanMatrix, expected.meanMatrix, 1e-12, 'meanMatrix');
   });
 
   it('aggregates correctly after a chunk re-sends samples it already had', () => {
