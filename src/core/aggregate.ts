@@ -128,10 +128,20 @@ export function globalIntershapOf(
   indices: Int32Array,
   matrixSum: Float64Array
 ): number {
+  return globalIntershapOfRows(per.matrices, per.M, indices, matrixSum);
+}
+
+/** The same over any rows of M × M matrices (samples, or the bootstrap's groups of samples). */
+export function globalIntershapOfRows(
+  rows: Float64Array,
+  M: number,
+  indices: Int32Array,
+  matrixSum: Float64Array
+): number {
   matrixSum.fill(0);
-  addRows(matrixSum, per.matrices, indices, indices.length);
+  addRows(matrixSum, rows, indices, indices.length);
   // Scaling by 1/n cancels in the ratio, so the sums are used as they are.
-  return matrixShares(matrixSum, per.M).interaction;
+  return matrixShares(matrixSum, M).interaction;
 }
 
 /** The selected sample indices, validated; a mask becomes the list of its selected positions. */

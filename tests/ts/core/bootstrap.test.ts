@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { allocatePerSample, bootstrapGlobal, decomposeAll, mulberry32 } from '../../../src/core';
 import type { BootstrapOptions, PerSample } from '../../../src/core';
-import { BootstrapResampler } from '../../../src/core/bootstrap';
+import { BOOTSTRAP_SAMPLE_LIMIT, BootstrapResampler } from '../../../src/core/bootstrap';
 import { randomTables } from './helpers';
 
 /** Φ matrices filled straight from the generator (no decomposition), two of them all zero. */
@@ -121,5 +121,45 @@ describe('BootstrapResampler', () => {
   it('checks its options and subset as bootstrapGlobal does', () => {
     expect(() => new BootstrapResampler(per, undefined, { reps: 0 })).toThrow(/options.reps/);
     expect(() => new BootstrapResampler(per, [150])).toThrow(/subset/);
+  });
+});
+
+describe('BootstrapResampler above BOOTSTRAP_SAMPLE_LIMIT samples', () => {
+  // Matrices with a common signal and per-sample noise, so the score's bootstrap spread is real.
+  const M = 3;
+  const n = BOOTSTRAP_SAMPLE_LIMIT + 10_000;
+  const per = allocatePerSample(M, n);
+  const random = mulberry32(7);
+  for (let a = 0; a < n; a++) {
+    for (let k = 0; k < M * M; k++) {
+      per.matrices[a * M * M + k] = (k % 4 === 0 ? 0.3 : 0.1) + 0.8 * (random() - 0.5);
+    }
+  }
+  const options = { reps: 300, seed: 3, level: 0.95 };
+
+  it('resamples random groups: the interval of the sample-level bootstrap, to Monte-Carlo noise', () => {
+    const grouped = bootstrapGlobal(per, undefined, options);
+    // Just under the limit, the same samples but 5% fewer: resampled one by one.
+    const subset = Int32Array.from({ length: BOOTSTRAP_SAMPLE_LIMIT }, (_, i) => i);
+    const samples = bootstrapGlobal(per, subset, options);
+    const width = samples.high - samples.low;
+    expect(width).toBeGreaterThan(0);
+    expect(Math.abs(grouped.high - grouped.low - width)).toBeLessThan(0.2 * width);
+    expect(
+      Math.abs((grouped.high + grouped.low) / 2 - (samples.high + samples.low) / 2)
+    ).toBeLessThan(0.25 * width);
+  });
+
+  it('gives the one-shot interval in any slicing, and the same again for the same seed', () => {
+    const oneShot = bootstrapGlobal(per, undefined, options);
+    const sliced = new BootstrapResampler(per, undefined, options);
+    while (!sliced.step(50_000)) {
+      // slices of two or three resamples of 20,000 groups
+    }
+    expect(sliced.result()).toEqual({
+      low: oneShot.low,
+      high: oneShot.high,
+      undefinedReps: oneShot.undefinedReps
+    });
   });
 });
