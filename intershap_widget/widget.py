@@ -159,20 +159,19 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
         self._comparisons = compare_requests()
         self.client_errors: list[str] = []
         self.on_msg(self._on_browser_message)
-        with self.hold_sync():  # the saved state goes to the browser once, with the cohorts
-            self.add_model(
-                label,
-                model,
-                modalities,
-                values=values,
-                names=names,
-                se=se,
-                labels=labels,
-                prediction=prediction,
-                **engine_options,
-            )
-            if cohorts is not None:
-                self.set_cohorts(cohorts)
+        self.add_model(
+            label,
+            model,
+            modalities,
+            values=values,
+            names=names,
+            se=se,
+            labels=labels,
+            prediction=prediction,
+            **engine_options,
+        )
+        if cohorts is not None:
+            self.set_cohorts(cohorts)
 
     # ----------------------------------------------------------------------------------------
     # Public API
@@ -676,15 +675,17 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
         Called once per finished run (and when the cohorts change), never per chunk: ipywidgets
         sends the new state to the browser, and a notebook saved with its widget state holds it.
         """
+        # Nothing is sent on the comm before the browser's hello: a message sent from the engine's
+        # thread then would route the hello itself to the main shell, where a waiting cell
+        # (w.export under Run All) never sees it. The hello saves it.
+        if not self._browser_ready:
+            return
+        cap = saved_state.SAVE_STATE_MB if self.save_state_mb is None else self.save_state_mb
+        # Built outside the lock (it decomposes, and bootstraps small runs): other models' chunks
+        # need not wait for it.
+        state = saved_state.build_saved_state(list(self._runs.values()), dict(self._cohorts), cap)
         with self._send_lock:
-            if not self._browser_ready:
-                # Nothing is sent on the comm before the browser's hello: a message sent from the
-                # engine's thread then would route the hello itself to the main shell, where a
-                # waiting cell (w.export under Run All) never sees it. The hello saves it.
-                return
-            cap = saved_state.SAVE_STATE_MB if self.save_state_mb is None else self.save_state_mb
-            runs, cohorts = list(self._runs.values()), dict(self._cohorts)
-            self._saved_state = saved_state.build_saved_state(runs, cohorts, cap)
+            self._saved_state = state
 
     def _send_all(self, run: ModelRun) -> None:
         """Sends a run's data set, every table computed so far and its state."""

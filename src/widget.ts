@@ -369,6 +369,8 @@ export class InterSHAPModel extends DOMWidgetModel {
    */
   close(comm_closed = false): Promise<void> {
     docking.remove(this);
+    // destroy() does not follow: stop the worker (and free its tables) here.
+    this.session.compute.dispose();
     return super.close(comm_closed);
   }
 

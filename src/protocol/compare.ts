@@ -68,6 +68,16 @@ export function parseCompareMessage(
     id: field(msg, 'id', isString, 'a string'),
     referenceId: field(msg, 'referenceId', isString, 'a string'),
     otherId: field(msg, 'otherId', isString, 'a string'),
-    subset: hasSubset ? decodeSelection(buffers[0]) : null
+    subset: hasSubset ? decodeSamples(buffers[0]) : null
   };
+}
+
+/** The request's sample indices: int32 like the selection's, with errors naming this buffer. */
+function decodeSamples(buffer: ArrayBuffer | ArrayBufferView): Int32Array {
+  try {
+    return decodeSelection(buffer);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ProtocolError(message.replace(/^selection:/, "compare message: buffer 'samples':"));
+  }
 }

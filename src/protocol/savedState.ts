@@ -153,6 +153,10 @@ export function summaryLine(summary: SavedSummary): string {
     summary.n === summary.nSamples
       ? `${count(summary.n)} samples`
       : `${count(summary.n)} of ${count(summary.nSamples)} samples`;
+  if (summary.n === 0) {
+    // As saved_state.summary_line words it, so the notice and the text/plain line agree.
+    return `${summary.label}: no sample computed yet, 0 of ${count(summary.nSamples)} samples (${summary.state})`;
+  }
   let score = summary.globalIntershap === null ? 'undefined' : summary.globalIntershap.toFixed(4);
   if (summary.interval) {
     score += ` [${summary.interval[0].toFixed(3)}, ${summary.interval[1].toFixed(3)}]`;

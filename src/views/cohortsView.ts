@@ -16,6 +16,9 @@ import type { ThemeColors } from './plotly';
 import { nextTask } from './schedule';
 import type { DashboardView, DrawContext } from './types';
 
+/** Numbers each Cohorts view, so two views of one widget do not cancel each other's intervals. */
+let cohortsViews = 0;
+
 /** More cohorts than this are not drawn (the largest are kept), so charts stay readable. */
 const MAX_COHORTS = 24;
 
@@ -97,6 +100,7 @@ export class CohortsView extends Widget implements DashboardView {
   private drawnKey = '';
   /** Increases with every new set of cohorts; intervals for an older set are dropped. */
   private generation = 0;
+  private readonly viewId = ++cohortsViews;
 
   constructor(private readonly requestDraw: () => void) {
     super();
@@ -218,7 +222,7 @@ export class CohortsView extends Widget implements DashboardView {
     for (let k = 0; k < cohorts.length; k++) {
       const interval = await context.source.cohortInterval(
         context.modelId,
-        String(k),
+        `${this.viewId}:${k}`,
         cohorts[k].members
       );
       if (generation !== this.generation) {

@@ -29,6 +29,12 @@ export interface CompareLinks {
   requestDraw(): void;
 }
 
+/**
+ * Numbers each Compare view: two views of one widget (the notebook's and a docked tab) share the
+ * session, and an interval job keyed without the view would cancel the other view's.
+ */
+let compareViews = 0;
+
 /** Cohorts beyond this many are left out of the table (the largest are kept). */
 const MAX_COHORT_ROWS = 12;
 
@@ -66,6 +72,7 @@ export class CompareView extends Widget implements DashboardView {
   private generation = 0;
   private focusId: string | null = null;
   private cohortKey: string | null = null;
+  private readonly viewId = ++compareViews;
 
   constructor(private readonly links: CompareLinks) {
     super();
@@ -389,7 +396,7 @@ export class CompareView extends Widget implements DashboardView {
       const key = `${version}${result.referenceId}|${other.modelId}`;
       if (!this.intervals.has(key)) {
         const bounds = await context.source.compareInterval(
-          'view',
+          `view:${this.viewId}`,
           result.referenceId,
           other.modelId,
           subset
@@ -621,7 +628,7 @@ export class CompareView extends Widget implements DashboardView {
     for (const [row, { members, deltas }] of cells.entries()) {
       for (const [k, otherId] of otherIds.entries()) {
         const bounds = await context.source.compareInterval(
-          `cohort:${row}`,
+          `cohort:${this.viewId}:${row}`,
           referenceId,
           otherId,
           members

@@ -404,6 +404,10 @@ export class Dashboard extends BoxPanel {
     this.unsubscribe();
     this.unwatchTheme();
     this.unlink();
+    if (!this.compareView.parent) {
+      // Out of the tabs with one model, so the tabs' disposal does not reach it.
+      this.compareView.dispose();
+    }
     super.dispose();
   }
 }

@@ -151,8 +151,12 @@ export class GlobalView extends Widget implements DashboardView {
         streaming ? 'fast' : 'annotations'
       )
     );
-    await this.step('scatter', dataKey, () => this.drawScatter(context));
-    await this.step('histogram', dataKey, async () =>
+    // The points and the local scores change only with the samples received (and the selection
+    // highlights them), not with `version`, which also moves when the selection's aggregate
+    // arrives after a brush: keyed on it, a million-point image was drawn twice per brush.
+    const pointsKey = `${context.modelId}|${model.received}|${model.status?.state}|${source.selectionVersion}|${context.themeVersion}`;
+    await this.step('scatter', pointsKey, () => this.drawScatter(context));
+    await this.step('histogram', pointsKey, async () =>
       this.histogram.draw(
         await source.histogram(context.modelId, HISTOGRAM_BINS),
         context.colors,

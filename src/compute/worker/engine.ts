@@ -525,29 +525,31 @@ function largestMoves(
   otherLocal: Float64Array,
   count: number
 ): Mover[] {
-  const best: Array<{ at: number; size: number }> = [];
+  const best: Array<{ index: number; size: number }> = [];
   for (let r = 0; count > 0 && r < localDelta.length; r++) {
     const size = Math.abs(localDelta[r]);
-    // A short sorted list beats sorting every sample: count is about ten, N up to a million.
-    if (!(size === size) || (best.length === count && size <= best[count - 1].size)) {
+    const index = subset === undefined ? r : subset[r];
+    // A short sorted list beats sorting every sample: count is about ten, N up to a million. A
+    // sample listed twice in the subset is kept once.
+    if (
+      !(size === size) ||
+      (best.length === count && size <= best[count - 1].size) ||
+      best.some(kept => kept.index === index)
+    ) {
       continue;
     }
     let k = best.length < count ? best.length : count - 1;
-    best[k] = { at: r, size };
+    best[k] = { index, size };
     for (; k > 0 && best[k - 1].size < size; k--) {
       [best[k - 1], best[k]] = [best[k], best[k - 1]];
     }
   }
-  const seen = new Set<number>();
-  return best
-    .map(({ at }) => (subset === undefined ? at : subset[at]))
-    .filter(index => !seen.has(index) && seen.add(index) !== undefined)
-    .map(index => ({
-      index,
-      reference: referenceLocal[index],
-      other: otherLocal[index],
-      delta: otherLocal[index] - referenceLocal[index]
-    }));
+  return best.map(({ index }) => ({
+    index,
+    reference: referenceLocal[index],
+    other: otherLocal[index],
+    delta: otherLocal[index] - referenceLocal[index]
+  }));
 }
 
 /** Per-sample group index (-1 for samples in no group) from the groups' member lists. */

@@ -28,6 +28,8 @@ describe('parseCompareMessage', () => {
     );
     expect(() =>
       parseCompareMessage({ ...request, subset: true }, [new Float64Array([1, 2])])
-    ).toThrow('selection: expected a binary buffer of int32 sample indices, got a float64 buffer');
+    ).toThrow(
+      "compare message: buffer 'samples': expected a binary buffer of int32 sample indices, got a float64 buffer"
+    );
   });
 });
