@@ -39,7 +39,7 @@ SUMMARY_INTERVAL_MAX_SAMPLES = 20_000
 _FINISHED = ("done", "cancelled", "error")
 
 
-def run_summary(run: ModelRun, bootstrap: bool = True) -> dict[str, Any]:
+def run_summary(run: ModelRun, bootstrap: bool = True, decompose: bool = True) -> dict[str, Any]:
     """The global numbers of one run over the samples it has, as the text line and the summary.
 
     The browser's numbers are taken once it has sent them for these samples; else the numpy
@@ -51,6 +51,10 @@ def run_summary(run: ModelRun, bootstrap: bool = True) -> dict[str, Any]:
         bootstrap: Compute the numpy twin's interval when no summary with one is cached. The
             text/plain line passes False: it is made while the widget's cell runs, and a slow
             cell there delays the browser's hello past the next cell's start (Run All).
+        decompose: Compute the numpy twin's score at all when the browser has not sent its
+            numbers. The saved state passes False above ``SUMMARY_INTERVAL_MAX_SAMPLES``: it is
+            built while the browser decomposes the same tables, and a million-sample decomposition
+            in the kernel then takes the cores from the page; the browser's results follow.
 
     Returns:
         label, n (samples computed), nSamples, state, globalIntershap (None when undefined or
@@ -58,7 +62,8 @@ def run_summary(run: ModelRun, bootstrap: bool = True) -> dict[str, Any]:
     """
     filled = int(run.filled)
     browser = run.browser if run.browser is not None and run.browser.n == filled else None
-    key = (filled, run.state, browser is not None)
+    decomposes = decompose or filled <= SUMMARY_INTERVAL_MAX_SAMPLES
+    key = (filled, run.state, browser is not None, decomposes)
     cached = getattr(run, "_summary", None)
     if cached is not None and cached[0] in ((key,) if bootstrap else (key, (*key, False))):
         return cached[1]
@@ -67,7 +72,7 @@ def run_summary(run: ModelRun, bootstrap: bool = True) -> dict[str, Any]:
     if browser is not None:
         score = browser.global_intershap
         interval = None if browser.interval is None else list(browser.interval)
-    elif filled > 0:
+    elif filled > 0 and decomposes:
         dec = twin.decompose(run.values[:filled])
         score = float(twin.aggregate(dec).global_intershap)
         if bootstrap and filled <= SUMMARY_INTERVAL_MAX_SAMPLES:
@@ -146,7 +151,7 @@ def build_saved_state(
             "state": run.state,
             "message": run.message,
             "count": int(run.filled),
-            "summary": run_summary(run),
+            "summary": run_summary(run, decompose=False),
         }
         if saved:
             model["buffers"] = names

@@ -754,6 +754,8 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
                     run.cancel()
         elif isinstance(message, protocol.BrowserResults):
             self._runs[message.model_id].browser = message
+            # The saved summary of a large run waits for these numbers (saved_state.run_summary).
+            self._save_state()
         elif isinstance(message, protocol.ClientError):
             self.client_errors.append(message.message)
         elif isinstance(message, protocol.ExportedFigure):

@@ -39,7 +39,11 @@ interface Measure {
 }
 
 // On the 2-core CI machine: about a minute for the whole file (measured), a generous limit here.
-test.describe.configure({ mode: 'serial', timeout: 300_000 });
+// One retry: on this 2-core VM the page, the worker, the kernel and the server share the cores,
+// and a one-off pause (a major GC of the streamed buffers, the kernel's turn) has pushed a single
+// task past 200 ms in about one run of three, while the others stay near 100 ms. A run that is
+// over twice still fails.
+test.describe.configure({ mode: 'serial', timeout: 300_000, retries: 1 });
 
 let page: Page;
 const pageErrors: string[] = [];
