@@ -203,6 +203,16 @@ class ModelAdapter:
         """Runs the model on per-modality arrays in modality order; returns ``(n, K)``."""
         return self._evaluate(arrays, int(arrays[0].shape[0]))
 
+    def _note_width(self, k: int, shape: tuple[int, ...]) -> None:
+        """Notes the outputs per row on the first batch; a later batch must have as many."""
+        if self.n_outputs is None:
+            self.n_outputs, self.output_ndim = k, len(shape)
+        elif k != self.n_outputs:
+            raise ModelOutputError(
+                f"model: expected {self.n_outputs} outputs per row like on earlier batches, got {k}"
+                f" (output shape {shape})"
+            )
+
     def run_tensors(self, tensors: list[Any], n: int) -> Any:
         """Runs the model on torch tensors already on its device; returns an ``(n, K)`` tensor there.
 
@@ -253,13 +263,7 @@ class ModelAdapter:
             )
         out = raw.detach().reshape(n, -1)
         k = int(out.shape[1])
-        if self.n_outputs is None:
-            self.n_outputs, self.output_ndim = k, raw.ndim
-        elif k != self.n_outputs:
-            raise ModelOutputError(
-                f"model: expected {self.n_outputs} outputs per row like on earlier batches, got {k}"
-                f" (output shape {tuple(raw.shape)})"
-            )
+        self._note_width(k, tuple(raw.shape))
         return out
 
     def _tensors_description(self, tensors: list[Any]) -> str:
@@ -321,13 +325,7 @@ class ModelAdapter:
             )
         out2 = out.reshape(n, -1).astype(np.float64, copy=False)
         k = int(out2.shape[1])
-        if self.n_outputs is None:
-            self.n_outputs, self.output_ndim = k, out.ndim
-        elif k != self.n_outputs:
-            raise ModelOutputError(
-                f"model: expected {self.n_outputs} outputs per row like on earlier batches, got {k}"
-                f" (output shape {tuple(out.shape)})"
-            )
+        self._note_width(k, tuple(out.shape))
         if not np.isfinite(out2).all():
             bad = np.argwhere(~np.isfinite(out2))[0]
             value = out2[bad[0], bad[1]]
