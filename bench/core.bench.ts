@@ -13,6 +13,10 @@
  *   with its default BLAS threads (both cores here) and with one thread (the core uses one).
  * Every number is the best of several timed rounds after a warm-up, and each round runs the work
  * repeatedly for at least MIN_ROUND_SECONDS so that timer resolution does not matter.
+ *
+ * Then one line for the paired bootstrap of a comparison (the Compare tab, `w.compare()`) at a
+ * million samples: the random groups it resamples above BOOTSTRAP_SAMPLE_LIMIT samples against the
+ * sample-level bootstrap, in core and in the numpy twin, timed once each in the same run.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,10 +29,13 @@ import {
   allocatePerSample,
   allocateSums,
   allocateTables,
+  decomposeAll,
   decomposeInto,
   mulberry32,
+  PairedBootstrapResampler,
   usesSimd
 } from '../src/core';
+import type { PerSample } from '../src/core';
 
 const MIN_ROUND_SECONDS = 0.3;
 // Best of seven: the VM's speed drifts by up to 1.5× from minute to minute, so one slow phase
@@ -132,6 +139,96 @@ function numpySamplesPerSecond(
   }
 }
 
+const PAIRED_SAMPLES = 1_000_000;
+const PAIRED_M = 3;
+const PAIRED_REPS = 1000;
+/**
+ * The sample-level bootstrap makes a billion draws at a million samples (one to two minutes): it
+ * is timed on this many resamples and scaled to PAIRED_REPS, its cost being linear in them.
+ */
+const SAMPLE_LEVEL_REPS = 25;
+
+/** Seconds for `reps` resamples of a paired bootstrap, grouping (when grouped) included. */
+function pairedSeconds(ref: PerSample, oth: PerSample, reps: number, sampleLimit?: number): number {
+  const start = performance.now();
+  const resampler = new PairedBootstrapResampler(ref, oth, undefined, { reps, sampleLimit });
+  resampler.step(Infinity);
+  resampler.result();
+  return (performance.now() - start) / 1000;
+}
+
+/** Times the numpy twin's paired_bootstrap as pairedSeconds does; prints grouped and sample-level s. */
+const NUMPY_PAIRED_TIMER = `
+import sys, time
+import numpy as np
+from intershap_widget.decompose import decompose, over_samples, paired_bootstrap
+path, M, N, reps, sample_reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+v = np.fromfile(path, dtype=np.float64).reshape(2, N, 2 ** M)
+ref, oth = decompose(v[0]), decompose(v[1])
+start = time.perf_counter(); paired_bootstrap(ref, oth, reps=reps); grouped = time.perf_counter() - start
+over_samples._BOOTSTRAP_SAMPLE_LIMIT = N
+start = time.perf_counter(); paired_bootstrap(ref, oth, reps=sample_reps); samples = time.perf_counter() - start
+print(grouped, samples)
+`;
+
+/** [grouped s, sample-level s for SAMPLE_LEVEL_REPS] of the numpy twin, or why it could not run. */
+function numpyPairedSeconds(values: Float64Array): [number, number] | string {
+  const dir = mkdtempSync(join(tmpdir(), 'intershap-bench-'));
+  try {
+    const path = join(dir, 'pair.f64');
+    writeFileSync(path, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    const args = [PAIRED_M, PAIRED_SAMPLES, PAIRED_REPS, SAMPLE_LEVEL_REPS].map(String);
+    const result = spawnSync(pythonExecutable(), ['-c', NUMPY_PAIRED_TIMER, path, ...args], {
+      cwd: REPO,
+      encoding: 'utf8'
+    });
+    const seconds = result.stdout.trim().split(' ').map(Number.parseFloat);
+    if (result.status !== 0 || seconds.length !== 2 || !seconds.every(Number.isFinite)) {
+      const lines = (result.stderr || String(result.error ?? '')).trim().split('\n');
+      return lines[lines.length - 1] || 'no output';
+    }
+    return [seconds[0], seconds[1]];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Two models that share most of their per-sample variation: [reference tables, other tables]. */
+function pairedValues(): Float64Array {
+  const C = 2 ** PAIRED_M;
+  const size = PAIRED_SAMPLES * C;
+  const random = mulberry32(5);
+  const values = new Float64Array(2 * size);
+  for (let k = 0; k < size; k++) {
+    const shared = random() + (k % C) / 4; // a common signal, so that Φ̄ is far from 0
+    values[k] = shared + 0.3 * (random() - 0.5);
+    values[size + k] = shared + 0.3 * (random() - 0.5) + (k % C === C - 1 ? 0.5 : 0);
+  }
+  return values;
+}
+
+function pairedBootstrapLine(): string {
+  const values = pairedValues();
+  const size = values.length / 2;
+  const ref = decomposeAll(values.subarray(0, size), PAIRED_M);
+  const oth = decomposeAll(values.subarray(size), PAIRED_M);
+  const grouped = pairedSeconds(ref, oth, PAIRED_REPS);
+  const scale = PAIRED_REPS / SAMPLE_LEVEL_REPS;
+  const samples = pairedSeconds(ref, oth, SAMPLE_LEVEL_REPS, Infinity) * scale;
+  const numpy = numpyPairedSeconds(values);
+  const numpyText =
+    typeof numpy === 'string'
+      ? `numpy twin n/a (${numpy})`
+      : `numpy twin ${numpy[0].toFixed(2)} s against ${(numpy[1] * scale).toFixed(1)} s ` +
+        `(${((numpy[1] * scale) / numpy[0]).toFixed(0)}× faster)`;
+  return (
+    `benchmark: paired bootstrap of a pair, ${PAIRED_SAMPLES.toLocaleString('en')} samples, ` +
+    `M = ${PAIRED_M}, ${PAIRED_REPS} resamples, random groups against the sample-level ` +
+    `bootstrap (timed on ${SAMPLE_LEVEL_REPS} resamples × ${scale}): core ${grouped.toFixed(2)} s ` +
+    `against ${samples.toFixed(1)} s (${(samples / grouped).toFixed(0)}× faster); ${numpyText}`
+  );
+}
+
 function format(rate: number): string {
   return rate >= 1e6 ? `${(rate / 1e6).toFixed(2)} M` : `${(rate / 1e3).toFixed(1)} k`;
 }
@@ -215,6 +312,7 @@ function main(): void {
       `shifts all of them.`
   );
   notes.forEach(note => console.log(note));
+  console.log(pairedBootstrapLine());
 }
 
 function printTable(header: string[], rows: string[][]): void {

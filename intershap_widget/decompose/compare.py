@@ -3,7 +3,10 @@
 The numpy twin of ``src/core/compare.ts``. Differences are ``other − reference``. The bootstrap
 draws its resamples from mulberry32, the browser's generator, reproduced here without a loop: both
 sides draw the very same samples for the same seed, so their intervals agree to rounding, not only
-in distribution (``tests/fixtures/compare/paired.json`` holds both to 1e-12).
+in distribution (``tests/fixtures/compare/paired.json`` holds both to 1e-12). Above
+``_BOOTSTRAP_SAMPLE_LIMIT`` samples both sides resample the sums of random groups of samples, as
+the single-model bootstrap does, and form the groups from mulberry32 too
+(``tests/fixtures/compare/paired_grouped.json``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .over_samples import aggregate
+from . import over_samples
+from .over_samples import _group_sums, aggregate
 from .result_types import Decomposition
 from .validation import resolve_subset
 
@@ -25,6 +29,23 @@ _BLOCK_ELEMENTS = 1_000_000
 _MASK32 = np.uint64(0xFFFFFFFF)
 _GOLDEN_GAMMA = np.uint64(0x6D2B79F5)
 _TWO_TO_32 = 4294967296.0
+
+
+@dataclass(frozen=True)
+class _Units:
+    """What one stream of resamples draws from (SPEC §4).
+
+    Attributes:
+        rows: ``(units, width)``: the samples' flattened matrices or, above
+            ``_BOOTSTRAP_SAMPLE_LIMIT`` samples, the sums of random groups of them; the models that
+            share the stream stand side by side.
+        sizes: ``(units,)`` samples in each unit; ``None`` when each unit is one sample.
+        offset: the mulberry32 output where resample 0's draws begin (the group keys come first).
+    """
+
+    rows: np.ndarray
+    sizes: np.ndarray | None
+    offset: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,7 +162,9 @@ def paired_bootstrap(
     models, so what the models share (the samples' own variation) cancels out of the differences.
     Resample ``k`` draws, at position ``r``, ``subset[floor(u · count)]`` with ``u`` the output
     ``k · count + r`` of mulberry32(seed): exactly the draws of ``PairedBootstrapResampler`` in
-    ``src/core/compare.ts``.
+    ``src/core/compare.ts``. Above ``_BOOTSTRAP_SAMPLE_LIMIT`` samples it resamples the same
+    ``_BOOTSTRAP_GROUPS`` random groups of samples for both models instead (see ``_units``;
+    SPEC §4): also exactly the browser's.
 
     Args:
         reference: decomposition of the reference model.
@@ -173,7 +196,8 @@ def unpaired_bootstrap(
     """Like :func:`paired_bootstrap`, but each model is resampled independently.
 
     The reference draws from mulberry32(seed), the other model from mulberry32(seed + 1) (mod
-    2^32). This ignores that the two models saw the same samples; it exists to show, in tests and
+    2^32); above ``_BOOTSTRAP_SAMPLE_LIMIT`` samples each model's groups come from its own stream
+    too. This ignores that the two models saw the same samples; it exists to show, in tests and
     docs, how much wider the interval is then when the models' errors are correlated.
 
     Args:
@@ -214,30 +238,69 @@ def _bootstrap(
     reps, seed = int(reps), int(seed)
     if count == 0:
         return _interval(np.full((2, 1 + m + m * m), np.nan), m, reps)
-    # Paired: one product gives both models' means from the same counts.
-    both = np.hstack([flat_ref, flat_other]) if paired else None
+    if paired:
+        # One stream for both models: the same groups and the same draws, and one product gives
+        # both models' means from the same counts.
+        streams = [(_units([flat_ref, flat_other], seed), seed)]
+    else:
+        other_seed = (seed + 1) & 0xFFFFFFFF
+        streams = [(_units([flat_ref], seed), seed), (_units([flat_other], other_seed), other_seed)]
     values = np.empty((reps, 1 + m + m * m))
-    block = max(1, min(reps, _BLOCK_ELEMENTS // count))
+    block = max(1, min(reps, _BLOCK_ELEMENTS // streams[0][0].rows.shape[0]))
     for first in range(0, reps, block):
         c = min(block, reps - first)
-        counts = _resample_counts(seed, first, c, count)
-        if paired:
-            means = (counts @ both) / count
-            means_ref, means_other = means[:, : m * m], means[:, m * m :]
-        else:
-            means_ref = (counts @ flat_ref) / count
-            other_seed = (seed + 1) & 0xFFFFFFFF
-            means_other = (_resample_counts(other_seed, first, c, count) @ flat_other) / count
-        values[first : first + c] = _differences(means_ref, means_other, m)
+        means = np.hstack([_block_means(units, s, first, c) for units, s in streams])
+        values[first : first + c] = _differences(means[:, : m * m], means[:, m * m :], m)
     defined = values[~np.isnan(values[:, 0])]
     bounds = _percentile_bounds(defined, float(level))
     return _interval(bounds, m, reps - defined.shape[0])
 
 
-def _resample_counts(seed: int, first: int, c: int, count: int) -> np.ndarray:
-    """``(c, count)``: how often each subset position is drawn in resamples ``first …``."""
-    # Resample k uses outputs k·count … (k + 1)·count − 1: a block is one contiguous stretch.
-    u = _mulberry32_bits(seed, first * count, c * count).astype(np.float64) / _TWO_TO_32
+def _units(flats: list[np.ndarray], seed: int) -> _Units:
+    """What the resamples of mulberry32(seed) draw from, for the models ``flats`` (side by side).
+
+    Up to ``_BOOTSTRAP_SAMPLE_LIMIT`` samples, the samples. Above it, the sums of
+    ``_BOOTSTRAP_GROUPS`` random groups, for the reason the single-model bootstrap gives
+    (``over_samples._random_group_sums``): a million samples a thousand times is a billion draws,
+    and every quantity depends on a resample only through its mean matrices. The groups are every
+    model's, so the draws stay paired. Sample ``order[q]`` (``_key_order``) joins group
+    ``q mod groups``: groups ``g < count mod groups`` hold one sample more than the others.
+    """
+    count = flats[0].shape[0]
+    if count <= over_samples._BOOTSTRAP_SAMPLE_LIMIT:
+        return _Units(flats[0] if len(flats) == 1 else np.hstack(flats), None, 0)
+    groups = over_samples._BOOTSTRAP_GROUPS
+    order = _key_order(seed, count)
+    sums = np.hstack([_group_sums(flat, order, groups) for flat in flats])
+    sizes = (count - 1 - np.arange(groups)) // groups + 1
+    return _Units(sums, sizes, count)
+
+
+def _key_order(seed: int, count: int) -> np.ndarray:
+    """Positions ``0 … count − 1`` sorted by outputs ``0 … count − 1`` of mulberry32(seed).
+
+    Ties (equal 32-bit outputs) keep position order. A random order that both sides compute alike:
+    the browser sorts the same keys (``keyOrder`` in ``src/core/compare.ts``), whereas a
+    Fisher–Yates shuffle would take a Python loop here.
+    """
+    return np.argsort(_mulberry32_bits(seed, 0, count), kind="stable")
+
+
+def _block_means(units: _Units, seed: int, first: int, c: int) -> np.ndarray:
+    """``(c, width)``: the mean rows of resamples ``first … first + c − 1``."""
+    n_units = units.rows.shape[0]
+    counts = _resample_counts(seed, first, c, n_units, units.offset)
+    if units.sizes is None:
+        return (counts @ units.rows) / n_units
+    # The mean over the samples of the groups drawn: a resample's group sizes differ by up to one.
+    return (counts @ units.rows) / (counts @ units.sizes)[:, None]
+
+
+def _resample_counts(seed: int, first: int, c: int, count: int, offset: int = 0) -> np.ndarray:
+    """``(c, count)``: how often each unit is drawn in resamples ``first … first + c − 1``."""
+    # Resample k uses outputs offset + k·count … offset + (k + 1)·count − 1: a block is one
+    # contiguous stretch.
+    u = _mulberry32_bits(seed, offset + first * count, c * count).astype(np.float64) / _TWO_TO_32
     picks = np.floor(u * count).astype(np.intp).reshape(c, count)
     picks += (np.arange(c, dtype=np.intp) * count)[:, None]
     return np.bincount(picks.ravel(), minlength=c * count).reshape(c, count)

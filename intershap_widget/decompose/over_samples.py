@@ -124,10 +124,19 @@ def _random_group_sums(flat: np.ndarray, rng: np.random.Generator) -> np.ndarray
     central limit theorem at 50+ samples a group, in 0.1 s. ``tests/python/test_aggregate.py``
     checks it against the sample-level bootstrap.
     """
+    n = flat.shape[0]
+    return _group_sums(flat, rng.permutation(n), min(_BOOTSTRAP_GROUPS, n))
+
+
+def _group_sums(flat: np.ndarray, order: np.ndarray, groups: int) -> np.ndarray:
+    """``(groups, width)``: the rows summed by group, row ``order[q]`` in group ``q mod groups``.
+
+    Shared with the paired bootstrap (``compare.py``), which orders the rows by mulberry32 keys
+    instead of numpy's shuffle so that the browser forms the very same groups.
+    """
     n, width = flat.shape
-    groups = min(_BOOTSTRAP_GROUPS, n)
     group_of = np.empty(n, dtype=np.intp)
-    group_of[rng.permutation(n)] = np.arange(n) % groups
+    group_of[order] = np.arange(n) % groups
     sums = np.empty((groups, width))
     for k in range(width):
         sums[:, k] = np.bincount(group_of, weights=flat[:, k], minlength=groups)

@@ -172,7 +172,16 @@ function randomGroupSums(
     order[k] = order[j];
     order[j] = swap;
   }
-  const width = per.M * per.M;
+  return groupSums(per.matrices, per.M * per.M, order);
+}
+
+/**
+ * Rows of `width` numbers summed over BOOTSTRAP_GROUPS groups: row order[q] joins group
+ * q mod BOOTSTRAP_GROUPS. Shared with the paired bootstrap (compare.ts), which orders the rows
+ * its own way so that the numpy twin forms the very same groups.
+ */
+export function groupSums(rows: Float64Array, width: number, order: Int32Array): Float64Array {
+  const count = order.length;
   const sums = new Float64Array(BOOTSTRAP_GROUPS * width);
   const groupSize = Math.ceil(count / BOOTSTRAP_GROUPS);
   const members = new Int32Array(groupSize);
@@ -181,7 +190,7 @@ function randomGroupSums(
     for (let k = g; k < count; k += BOOTSTRAP_GROUPS) {
       members[size++] = order[k];
     }
-    addRows(sums.subarray(g * width, (g + 1) * width), per.matrices, members, size);
+    addRows(sums.subarray(g * width, (g + 1) * width), rows, members, size);
   }
   return sums;
 }

@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -384,3 +385,206 @@ def test_paired_interval_covers_the_true_delta_at_its_level_and_beats_unpaired()
     print(report)
     assert 0.93 <= coverage <= 0.97, report
     assert np.mean(paired_widths[:unpaired_runs]) < np.mean(unpaired_widths), report
+
+
+# ---------------------------------------------------------------------------------------------
+# Above _BOOTSTRAP_SAMPLE_LIMIT samples: the paired bootstrap of random groups (SPEC §4)
+# ---------------------------------------------------------------------------------------------
+
+GROUPED_FIXTURE = REPO / "tests" / "fixtures" / "compare" / "paired_grouped.json"
+
+
+def _full_game(m: int) -> np.ndarray:
+    """v(S) = |S|/2 + [S = full]: a common signal with synergy, so that Φ̄ is far from 0."""
+    sizes = np.array([s.bit_count() for s in range(1 << m)], dtype=np.float64)
+    return sizes / 2 + (np.arange(1 << m) == (1 << m) - 1)
+
+
+def grouped_tables(m: int, n: int, seeds: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Two models' value tables made from mulberry32 streams, as compare.test.ts makes them.
+
+    Shared per-sample noise, each model's own noise and a common game; the other model leans more
+    on the full coalition. Every operation is exact in float64 (the streams are multiples of
+    2^-32), so both sides start from the very same tables without a 30 MB fixture.
+    """
+    size = n * (1 << m)
+    shared = mulberry32_uniform(seeds["shared"], 0, size).reshape(n, 1 << m)
+    own_ref = mulberry32_uniform(seeds["reference"], 0, size).reshape(n, 1 << m)
+    own_other = mulberry32_uniform(seeds["other"], 0, size).reshape(n, 1 << m)
+    game = _full_game(m)
+    reference = shared + 0.25 * (own_ref - 0.5) + game
+    other = shared + 0.25 * (own_other - 0.5) + (game + 0.5 * (np.arange(1 << m) == (1 << m) - 1))
+    return reference, other
+
+
+def grouped_subset(recipe: dict[str, int] | None, n: int) -> np.ndarray | None:
+    """``floor(u · n)`` for the first ``count`` outputs ``u`` of mulberry32(seed): repeats."""
+    if recipe is None:
+        return None
+    return np.floor(mulberry32_uniform(recipe["seed"], 0, recipe["count"]) * n).astype(np.intp)
+
+
+GROUPED_CASES: list[dict[str, Any]] = [
+    {"name": "M=2, all 240,000 samples (12 a group)", "M": 2, "n": 240_000,
+     "tables": {"shared": 1, "reference": 2, "other": 3}, "subset": None,
+     "reps": 200, "seed": 0, "level": 0.95},
+    {"name": "M=3, 230,000 random indices of 220,000 samples (groups of 11 and 12)", "M": 3,
+     "n": 220_000, "tables": {"shared": 4, "reference": 5, "other": 6},
+     "subset": {"seed": 7, "count": 230_000}, "reps": 200, "seed": 4294967295, "level": 0.9},
+]  # fmt: skip
+
+
+def _grouped_pair(case: dict[str, Any]) -> tuple[Decomposition, Decomposition, Any]:
+    reference, other = grouped_tables(case["M"], case["n"], case["tables"])
+    return decompose(reference), decompose(other), grouped_subset(case["subset"], case["n"])
+
+
+def _bounds_record(interval: PairedInterval) -> dict[str, Any]:
+    return {
+        "global_delta": list(interval.global_delta),
+        "contribution_delta": interval.contribution_delta.tolist(),
+        "matrix_delta": interval.matrix_delta.tolist(),
+        "undefined_reps": interval.undefined_reps,
+    }
+
+
+def grouped_fixture() -> dict[str, Any]:
+    """The recipes of GROUPED_CASES and numpy's grouped paired bounds for each."""
+    cases = []
+    for case in GROUPED_CASES:
+        reference, other, subset = _grouped_pair(case)
+        interval = paired_bootstrap(
+            reference, other, subset, case["reps"], case["seed"], case["level"]
+        )
+        cases.append({**case, "bootstrap": _bounds_record(interval)})
+    return {
+        "about": (
+            "Made by `PYTHONPATH=. .venv/bin/python tests/python/test_compare_math.py` (numpy "
+            "twin): the paired bootstrap above 200,000 samples; src/core must agree."
+        ),
+        "cases": cases,
+    }
+
+
+def test_the_grouped_cross_implementation_fixture_still_matches_numpy() -> None:
+    # If this fails after a deliberate change, regenerate with the command in the fixture's
+    # "about" (tests/ts/core/compare.test.ts reads it).
+    fixture = json.loads(GROUPED_FIXTURE.read_text())
+    assert [{k: c[k] for k in GROUPED_CASES[0]} for c in fixture["cases"]] == GROUPED_CASES
+    for stored, made in zip(fixture["cases"], grouped_fixture()["cases"]):
+        expected, got = stored["bootstrap"], made["bootstrap"]
+        assert got["undefined_reps"] == expected["undefined_reps"]
+        for key in ("global_delta", "contribution_delta", "matrix_delta"):
+            np.testing.assert_allclose(got[key], expected[key], rtol=0, atol=1e-12)
+
+
+def _spy_draws(monkeypatch) -> list[int]:
+    """Records how many mulberry32 outputs each call of ``_mulberry32_bits`` computes."""
+    seen: list[int] = []
+    real = compare_module._mulberry32_bits
+
+    def spy(seed: int, start: int, count: int) -> np.ndarray:
+        seen.append(count)
+        return real(seed, start, count)
+
+    monkeypatch.setattr(compare_module, "_mulberry32_bits", spy)
+    return seen
+
+
+def _small_groups(monkeypatch, limit: int, groups: int) -> None:
+    """A lower sample limit and fewer groups, so that tests reach the grouped path quickly."""
+    from intershap_widget.decompose import over_samples
+
+    monkeypatch.setattr(over_samples, "_BOOTSTRAP_SAMPLE_LIMIT", limit)
+    monkeypatch.setattr(over_samples, "_BOOTSTRAP_GROUPS", groups)
+
+
+def test_above_the_limit_a_resample_draws_groups_not_samples(monkeypatch) -> None:
+    # The behaviour that makes it fast: the keys once (one per sample), then G draws a resample.
+    reference, other, subset = _grouped_pair(GROUPED_CASES[1])
+    seen = _spy_draws(monkeypatch)
+    paired_bootstrap(reference, other, subset, reps=120)
+    assert sum(seen) == 230_000 + 120 * 20_000
+    seen.clear()
+    unpaired_bootstrap(reference, other, subset, reps=120)
+    assert sum(seen) == 2 * (230_000 + 120 * 20_000)
+    # At the limit itself, samples are still resampled one by one.
+    seen.clear()
+    paired_bootstrap(reference, other, subset[:200_000], reps=2)
+    assert sum(seen) == 2 * 200_000
+
+
+def test_group_sums_partition_the_samples_in_key_order(monkeypatch) -> None:
+    _small_groups(monkeypatch, limit=10, groups=4)
+    rng = np.random.default_rng(0)
+    flat = rng.normal(size=(11, 3))
+    units = compare_module._units([flat, 2 * flat], seed=5)
+    order = compare_module._key_order(5, 11)
+    keys = compare_module._mulberry32_bits(5, 0, 11)
+    # Sorted by key, ties by position; every sample in exactly one group.
+    assert (np.diff(keys[order].astype(np.int64)) >= 0).all()
+    assert sorted(order) == list(range(11))
+    np.testing.assert_array_equal(units.sizes, [3, 3, 3, 2])
+    expected = [flat[order[g::4]].sum(axis=0) for g in range(4)]
+    np.testing.assert_allclose(units.rows[:, :3], expected, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(units.rows[:, 3:], 2 * np.array(expected), rtol=0, atol=1e-14)
+    # The draws start after the keys.
+    assert units.offset == 11
+
+
+def test_grouped_draws_are_paired_a_constant_shift_is_recovered_exactly(monkeypatch) -> None:
+    # Both models' group sums come from the same groups and every resample draws the same
+    # groups for both: a shift common to every sample is then every resample's matrix delta.
+    _small_groups(monkeypatch, limit=1_000, groups=200)
+    reference, _ = _pair(3, 2, n=3_001)
+    shift = np.arange(9.0).reshape(3, 3) / 10
+    mats = reference.matrices + shift
+    other = Decomposition(
+        M=3,
+        shapley=mats.sum(axis=2),
+        matrices=mats,
+        local=reference.local,
+        order_mass=reference.order_mass,
+    )
+    paired = paired_bootstrap(reference, other, reps=200)
+    np.testing.assert_allclose(paired.matrix_delta[..., 0], shift, atol=1e-12)
+    np.testing.assert_allclose(paired.matrix_delta[..., 1], shift, atol=1e-12)
+    # Identical models: zero, to the rounding of the one product that gives both models' means.
+    same = paired_bootstrap(reference, reference, reps=50)
+    np.testing.assert_allclose(same.global_delta, 0.0, atol=1e-14)
+    np.testing.assert_allclose(same.matrix_delta, 0.0, atol=1e-14)
+    unpaired = unpaired_bootstrap(reference, other, reps=200)
+    assert (unpaired.matrix_delta[..., 1] - unpaired.matrix_delta[..., 0] > 0.02).all()
+
+
+def test_grouped_interval_is_the_sample_level_interval_to_monte_carlo_noise(monkeypatch) -> None:
+    # The simulated pair of the coverage test, scaled up, with the true delta known: the grouped
+    # interval must match the sample-level one (what was computed before) and cover the truth.
+    _small_groups(monkeypatch, limit=50_000, groups=2_000)
+    rng = np.random.default_rng(3)
+    n = 60_000
+    shared = _symmetric_noise(rng, n, SHARED_SD)
+    reference = _decomposition(MU_REFERENCE + shared + _symmetric_noise(rng, n, OWN_SD))
+    other = _decomposition(MU_OTHER + shared + _symmetric_noise(rng, n, OWN_SD))
+    truth = _global_from_mean(MU_OTHER)[0] - _global_from_mean(MU_REFERENCE)[0]
+    grouped = paired_bootstrap(reference, other, reps=2000, seed=1)
+    from intershap_widget.decompose import over_samples
+
+    monkeypatch.setattr(over_samples, "_BOOTSTRAP_SAMPLE_LIMIT", n)
+    samples = paired_bootstrap(reference, other, reps=2000, seed=1)
+    for got, want in (
+        (grouped.global_delta, samples.global_delta),
+        *zip(grouped.contribution_delta, samples.contribution_delta),
+        *zip(grouped.matrix_delta.reshape(-1, 2), samples.matrix_delta.reshape(-1, 2)),
+    ):
+        width = want[1] - want[0]
+        assert width > 0
+        # With 2,000 resamples each bound's Monte-Carlo error is a few percent of the width.
+        assert abs((got[1] - got[0]) - width) < 0.1 * width
+        assert abs((got[0] + got[1]) / 2 - (want[0] + want[1]) / 2) < 0.1 * width
+    assert grouped.global_delta[0] <= truth <= grouped.global_delta[1]
+
+
+if __name__ == "__main__":
+    GROUPED_FIXTURE.write_text(json.dumps(grouped_fixture(), separators=(",", ":")) + "\n")
+    print(f"wrote {GROUPED_FIXTURE}")

@@ -1,7 +1,9 @@
 /**
  * Two models on the same samples: the deltas are differences of aggregate(), the paired bootstrap
  * is resumable like BootstrapResampler, and it draws the very resamples the numpy twin draws
- * (tests/fixtures/compare/paired.json, made by scripts/make_compare_fixture.py).
+ * (tests/fixtures/compare/paired.json, made by scripts/make_compare_fixture.py), of samples or,
+ * above BOOTSTRAP_SAMPLE_LIMIT samples, of random groups (tests/fixtures/compare/paired_grouped.json,
+ * made by tests/python/test_compare_math.py).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -12,9 +14,11 @@ import {
   mulberry32,
   pairedBootstrap,
   PairedBootstrapResampler,
-  pairedDelta
+  pairedDelta,
+  popcount
 } from '../../../src/core';
 import type { PairedBounds, PerSample } from '../../../src/core';
+import { BOOTSTRAP_GROUPS, BOOTSTRAP_SAMPLE_LIMIT } from '../../../src/core/bootstrap';
 import { expectAllClose, randomTables } from './helpers';
 
 const M = 3;
@@ -257,6 +261,120 @@ function expectSameBounds(actual: PairedBounds, expected: FixtureCase['bootstrap
     'matrix high'
   );
 }
+
+interface GroupedCase {
+  name: string;
+  M: number;
+  n: number;
+  tables: { shared: number; reference: number; other: number };
+  subset: { seed: number; count: number } | null;
+  reps: number;
+  seed: number;
+  level: number;
+  bootstrap: FixtureCase['bootstrap'];
+}
+
+const GROUPED = JSON.parse(
+  readFileSync(new URL('../../fixtures/compare/paired_grouped.json', import.meta.url), 'utf8')
+) as { cases: GroupedCase[] };
+
+/**
+ * The two models of a grouped case, made from mulberry32 streams as the numpy side's
+ * `grouped_tables` makes them (every operation exact: the same tables on both sides).
+ */
+function groupedPair(c: GroupedCase): { ref: PerSample; oth: PerSample; chosen?: Int32Array } {
+  const C = 2 ** c.M;
+  const shared = mulberry32(c.tables.shared);
+  const ownReference = mulberry32(c.tables.reference);
+  const ownOther = mulberry32(c.tables.other);
+  const game = Array.from({ length: C }, (_, S) => popcount(S) / 2 + (S === C - 1 ? 1 : 0));
+  const gameOther = game.map((v, S) => v + (S === C - 1 ? 0.5 : 0));
+  const reference = new Float64Array(c.n * C);
+  const other = new Float64Array(c.n * C);
+  for (let k = 0; k < c.n * C; k++) {
+    const x = shared();
+    reference[k] = x + 0.25 * (ownReference() - 0.5) + game[k % C];
+    other[k] = x + 0.25 * (ownOther() - 0.5) + gameOther[k % C];
+  }
+  const ref = decomposeAll(reference, c.M);
+  const oth = decomposeAll(other, c.M);
+  if (c.subset === null) {
+    return { ref, oth };
+  }
+  const random = mulberry32(c.subset.seed);
+  return {
+    ref,
+    oth,
+    chosen: Int32Array.from({ length: c.subset.count }, () => Math.floor(random() * c.n))
+  };
+}
+
+describe('pairedBootstrap above BOOTSTRAP_SAMPLE_LIMIT samples: random groups', () => {
+  const c = GROUPED.cases[0];
+  const { ref, oth } = groupedPair(c);
+  const options = { reps: c.reps, seed: c.seed, level: c.level };
+
+  for (const g of GROUPED.cases) {
+    it(`gives the numpy twin’s bounds (paired_grouped.json): ${g.name}`, () => {
+      expect(g.subset?.count ?? g.n).toBeGreaterThan(BOOTSTRAP_SAMPLE_LIMIT);
+      const pair = g === c ? { ref, oth, chosen: undefined } : groupedPair(g);
+      const bounds = pairedBootstrap(pair.ref, pair.oth, pair.chosen, {
+        reps: g.reps,
+        seed: g.seed,
+        level: g.level
+      });
+      expectSameBounds(bounds, g.bootstrap);
+    });
+  }
+
+  it('draws groups, not samples: a budget of ten resamples of groups makes ten a slice', () => {
+    const oneShot = pairedBootstrap(ref, oth, undefined, options);
+    for (const budget of [1, BOOTSTRAP_GROUPS * 10]) {
+      const resampler = new PairedBootstrapResampler(ref, oth, undefined, options);
+      const slices = runInSlices(resampler, budget);
+      expect(slices).toBe(budget === 1 ? c.reps : c.reps / 10);
+      expect(resampler.result()).toEqual(oneShot);
+    }
+  });
+
+  it('uses the same groups and draws for both models: a common shift is recovered exactly', () => {
+    const shift = Array.from({ length: c.M * c.M }, (_, j) => j / 10);
+    const shifted = copyOf(ref);
+    shifted.matrices.forEach((v, k) => (shifted.matrices[k] = v + shift[k % shift.length]));
+    const bounds = pairedBootstrap(ref, shifted, undefined, { ...options, reps: 50 });
+    expectAllClose(bounds.matrixLow, shift, 1e-12, 'matrix low');
+    expectAllClose(bounds.matrixHigh, shift, 1e-12, 'matrix high');
+    const same = pairedBootstrap(ref, copyOf(ref), undefined, { ...options, reps: 50 });
+    expect([same.globalLow, same.globalHigh]).toEqual([0, 0]);
+  });
+
+  it('gives the sample-level interval to Monte-Carlo noise', () => {
+    // Below the default limit, so the sample-level bootstrap is quick: 60,000 samples in the
+    // 20,000 groups (three a group) against the samples themselves, on the same models.
+    const subset = Int32Array.from({ length: 60_000 }, (_, i) => i * 4);
+    const reps = { reps: 400, seed: 2, level: 0.95 };
+    const grouped = pairedBootstrap(ref, oth, subset, { ...reps, sampleLimit: 50_000 });
+    const samples = pairedBootstrap(ref, oth, subset, { ...reps, sampleLimit: Infinity });
+    const pairs: [number, number, number, number][] = [
+      [grouped.globalLow, grouped.globalHigh, samples.globalLow, samples.globalHigh]
+    ];
+    for (let j = 0; j < c.M * c.M; j++) {
+      pairs.push([
+        grouped.matrixLow[j],
+        grouped.matrixHigh[j],
+        samples.matrixLow[j],
+        samples.matrixHigh[j]
+      ]);
+    }
+    for (const [low, high, sampleLow, sampleHigh] of pairs) {
+      const width = sampleHigh - sampleLow;
+      expect(width).toBeGreaterThan(0);
+      // 400 resamples: each bound's Monte-Carlo error is several percent of the width.
+      expect(Math.abs(high - low - width)).toBeLessThan(0.2 * width);
+      expect(Math.abs((high + low) / 2 - (sampleHigh + sampleLow) / 2)).toBeLessThan(0.2 * width);
+    }
+  });
+});
 
 function copyOf(per: PerSample): PerSample {
   return {

@@ -8,6 +8,7 @@ import type { ComparisonResult, RasterResult } from '../../../../src/compute/typ
 import { aggregate, decomposeAll } from '../../../../src/core';
 import { localDeltas, pairedBootstrap, pairedDelta } from '../../../../src/core/compare';
 import type { PairedBounds } from '../../../../src/core/compare';
+import { BOOTSTRAP_SAMPLE_LIMIT } from '../../../../src/core/bootstrap';
 import { expectAllClose, randomTables } from '../../core/helpers';
 
 const M = 3;
@@ -115,6 +116,40 @@ describe('ComputeEngine: comparing models', () => {
     expect(bounds.globalLow).toBe(expected.globalLow);
     expect(bounds.globalHigh).toBe(expected.globalHigh);
     expectAllClose(bounds.matrixLow, expected.matrixLow, 0, 'matrixLow');
+  });
+
+  it('gives core’s grouped paired bootstrap above the sample limit, in slices', async () => {
+    // Above BOOTSTRAP_SAMPLE_LIMIT a resample draws 20,000 random groups; the groups are formed
+    // when the job starts, and the slices must still give the one-shot bounds.
+    const n = BOOTSTRAP_SAMPLE_LIMIT + 10_000;
+    const big = { a: randomTables(n, 2, 21), b: randomTables(n, 2, 22) };
+    const engine = new ComputeEngine();
+    for (const id of ['a', 'b'] as const) {
+      engine.handle({ op: 'reset', modelId: id, M: 2, nSamples: n });
+      engine.handle({ op: 'append', modelId: id, start: 0, values: big[id] });
+    }
+    const bootstrap = { reps: 60, seed: 5, level: 0.9 };
+    const bounds = (await engine.handle({
+      op: 'compareInterval',
+      key: 'big',
+      referenceId: 'a',
+      otherId: 'b',
+      bootstrap
+    })) as PairedBounds;
+    const expected = pairedBootstrap(
+      decomposeAll(big.a, 2),
+      decomposeAll(big.b, 2),
+      undefined,
+      bootstrap
+    );
+    expectAllClose(
+      [bounds.globalLow, bounds.globalHigh],
+      [expected.globalLow, expected.globalHigh],
+      1e-12,
+      'global'
+    );
+    expectAllClose(bounds.matrixLow, expected.matrixLow, 1e-12, 'matrixLow');
+    expectAllClose(bounds.matrixHigh, expected.matrixHigh, 1e-12, 'matrixHigh');
   });
 
   it('draws, brushes and clicks the paired plane: local score under a against b', () => {
