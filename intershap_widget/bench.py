@@ -17,7 +17,11 @@ It prints, for the ONNX model (onnxruntime) and for the torch module:
   fed to every call (the fastest the model can go, so the stricter ratio; how much faster:
   docs/BENCHMARKS.md), and the in-run ratio: engine wall time / time spent inside the model's calls
   during that same run, which is less sensitive to other load on the machine because both are
-  measured over the same seconds.
+  measured over the same seconds;
+- the engine single- and double-buffered (``double_buffer=False`` / ``True``: the next batch
+  built on a helper thread while the model runs this one, ``engine/pipeline.py``), each against
+  the bare forward, their ratio, and whether their values are identical. Both run in every
+  repeat; the table above shows this machine's default mode.
 
 Engine and bare forward are timed alternately ``--repeat`` times and the best of each is used.
 Then ``draws="auto"`` is compared with the fixed draws for ``--seeds`` seeds: global InterSHAP
@@ -47,7 +51,8 @@ from typing import Any
 
 import numpy as np
 
-from .values import ValueEngine, ValueResult
+from .engine import ValueEngine, ValueResult
+from .engine.pipeline import double_buffer_default, usable_cpus
 
 
 def _export_onnx(module: Any, n_features: int) -> bytes:
@@ -117,31 +122,59 @@ def _time_bare(
 
 
 def _time_pair(
-    make_engine: Callable[[], ValueEngine], module: Any, kind: str, repeat: int
+    make_engine: Callable[..., ValueEngine], module: Any, kind: str, repeat: int
 ) -> dict[str, Any]:
-    """Alternates ``repeat`` engine runs and bare-forward runs over the same number of rows."""
+    """Alternates ``repeat`` engine runs and bare-forward runs over the same number of rows.
+
+    Each repeat runs the engine twice, single- and double-buffered (``engine/pipeline.py``, in
+    turn first), then the bare forward; the table's engine figures are those of this machine's
+    default mode.
+    """
     runs: list[dict[str, float]] = []
-    info: dict[str, Any] = {}
-    for _ in range(repeat):
-        engine = make_engine()
-        rows_before, model_s_before = engine.model_rows, engine.model.seconds
-        t0 = time.perf_counter()
-        result = engine.compute_all()
-        engine_s = time.perf_counter() - t0
-        rows = engine.model_rows - rows_before
-        in_model_s = engine.model.seconds - model_s_before
+    info: dict[str, Any] = {"identical": True}
+    for i in range(repeat):
+        timed: dict[bool, tuple[float, float, ValueResult, ValueEngine, int]] = {}
+        for double in (False, True) if i % 2 == 0 else (True, False):  # neither always first
+            engine = make_engine(double_buffer=double)
+            rows_before, model_s_before = engine.model_rows, engine.model.seconds
+            t0 = time.perf_counter()
+            result = engine.compute_all()
+            engine_s = time.perf_counter() - t0
+            timed[double] = (
+                engine_s,
+                engine.model.seconds - model_s_before,
+                result,
+                engine,
+                engine.model_rows - rows_before,
+            )
+        off, on = timed[False][2], timed[True][2]
+        info["identical"] &= all(
+            np.array_equal(getattr(off, f), getattr(on, f))
+            for f in ("values", "se", "prediction", "draws")
+        )
+        default = double_buffer_default()
+        engine_s, in_model_s, result, engine, rows = timed[default]
         bare_s, batch = _time_bare(engine, module, kind, rows, distinct=True)
         cached_s, _ = _time_bare(engine, module, kind, rows, distinct=False)
         runs.append(
-            {"engine_s": engine_s, "bare_s": bare_s, "cached_s": cached_s, "in_model_s": in_model_s}
+            {
+                "engine_s": engine_s,
+                "bare_s": bare_s,
+                "cached_s": cached_s,
+                "in_model_s": in_model_s,
+                "single_s": timed[False][0],
+                "double_s": timed[True][0],
+            }
         )
-        info.update(rows=rows, batch=batch, result=result, engine=engine)
+        info.update(rows=rows, batch=batch, result=result, engine=engine, default=default)
     best = min(runs, key=lambda r: r["engine_s"])
     info.update(
         engine_s=best["engine_s"],
         in_model_s=best["in_model_s"],
         bare_s=min(r["bare_s"] for r in runs),
         cached_s=min(r["cached_s"] for r in runs),
+        single_s=min(r["single_s"] for r in runs),
+        double_s=min(r["double_s"] for r in runs),
         runs=runs,
     )
     return info
@@ -245,8 +278,8 @@ def main(argv: list[str] | None = None) -> None:
 
     def engine_for(
         model: Any, draws: Any = args.draws, seed: int = args.seed, **extra: Any
-    ) -> Callable[[], ValueEngine]:
-        return lambda: ValueEngine(
+    ) -> Callable[..., ValueEngine]:
+        return lambda **more: ValueEngine(
             model,
             explain,
             background,
@@ -254,6 +287,7 @@ def main(argv: list[str] | None = None) -> None:
             seed=seed,
             batch_rows=args.batch_rows,
             **extra,
+            **more,
         )
 
     print("intershap_widget.bench: kernel value engine")
@@ -308,8 +342,37 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"  ({kind}, every run engine/bare/cached/in-model s: {runs_text})")
     print()
+    _print_double_buffering(results)
 
     _compare_auto(engine_for, onnx_bytes, results["onnx"], args)
+
+
+def _print_double_buffering(results: dict[str, dict[str, Any]]) -> None:
+    """The engine single- and double-buffered (``engine/pipeline.py``), timed in the same runs."""
+    default = next(iter(results.values()))["default"]
+    print(
+        "  double buffering (the next batch built on a helper thread while the model runs this"
+        f" one); default here: {'on' if default else 'off'} ({usable_cpus()} usable cores)"
+    )
+    header = (
+        f"  {'model':<8}{'off s':>8}{'ratio':>8}{'on s':>8}{'ratio':>8}{'on/off':>8}"
+        f"{'identical':>11}"
+    )
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for kind, info in results.items():
+        single, double, bare = info["single_s"], info["double_s"], info["bare_s"]
+        print(
+            f"  {kind:<8}{single:>8.2f}{single / bare:>8.3f}{double:>8.2f}{double / bare:>8.3f}"
+            f"{double / single:>8.3f}{'yes' if info['identical'] else 'NO':>11}"
+        )
+        runs_text = "; ".join(f"{r['single_s']:.2f}/{r['double_s']:.2f}" for r in info["runs"])
+        print(f"  ({kind}, every run off/on s: {runs_text})")
+    print(
+        "  ratio = engine / bare forward over distinct rows (best of each); identical: values, SEs,"
+        " predictions and draws np.array_equal off and on"
+    )
+    print()
 
 
 def _device_available(name: str) -> bool:

@@ -346,7 +346,7 @@ def _payload(engine: Any) -> _Payload:
 
 def _engine_from(payload: _Payload) -> Any:
     """A worker's engine: the shipped state, a fresh model adapter, its own buffers and locks."""
-    from .values import ValueEngine
+    from .engine import ValueEngine
 
     engine = ValueEngine.__new__(ValueEngine)
     state = dict(payload.state)

@@ -35,14 +35,18 @@ __all__ = [
     "check_batch_rows",
     "check_bool",
     "check_chunk_samples",
+    "check_double_buffer",
     "check_draws",
     "check_masking",
     "check_memory_mb",
     "check_output",
     "check_progress",
+    "check_replacements",
+    "check_sample_range",
     "check_seed",
     "check_target",
     "check_tolerance",
+    "check_tolerance_for",
     "describe",
     "normalize_modalities",
     "to_float_array",
@@ -508,6 +512,59 @@ def check_batch_rows(batch_rows: Any, row_bytes: int) -> int:
 def check_chunk_samples(chunk_samples: Any, example: str = "240") -> int:
     """Returns ``chunk_samples``: a positive int (samples per streamed chunk)."""
     return check_positive_int(chunk_samples, "chunk_samples", example)
+
+
+def check_tolerance_for(tolerance: Any, draws: int | str) -> float | None:
+    """Returns ``tolerance`` checked (None stays None); it is only taken with ``draws="auto"``."""
+    if tolerance is None:
+        return None
+    if draws != "auto":
+        raise ValueError(f"tolerance: only used with draws='auto', got draws={draws!r}")
+    return check_tolerance(tolerance)
+
+
+def check_replacements(
+    masking: str, background: Any, baseline: Any, modalities: Modalities
+) -> tuple[Modalities | None, dict[str, np.ndarray] | None]:
+    """What absent modalities are replaced with: ``(background, None)`` or ``(None, baseline rows)``.
+
+    ``masking="random"`` and ``"mean"`` need a background and take no baseline; ``"baseline"``
+    takes a baseline (a background given with it is still validated, then unused).
+    """
+    if masking in ("random", "mean"):
+        if background is None:
+            raise ValueError(
+                f"background: expected rows to draw absent modalities from (a dict like the modalities,"
+                f" e.g. a validation split) for masking={masking!r}, got None; or use"
+                " masking='baseline' with baseline=0"
+            )
+        checked = check_background(background, modalities)
+        if baseline is not None:
+            raise ValueError(
+                f"baseline: only used with masking='baseline', got masking={masking!r}"
+            )
+        return checked, None
+    if background is not None:
+        check_background(background, modalities)  # still validate what was given
+    return None, check_baseline(baseline, modalities)
+
+
+def check_double_buffer(value: Any) -> bool | None:
+    """Returns ``double_buffer``: None (the engine's default, ``engine/pipeline.py``), True or False."""
+    return None if value is None else check_bool(value, "double_buffer")
+
+
+def check_sample_range(start: Any, stop: Any, n_samples: int) -> tuple[int, int]:
+    """Returns ``(start, stop)`` as ints: sample indices with ``0 <= start <= stop <= n_samples``.
+
+    ``stop`` None means ``n_samples``.
+    """
+    stop = n_samples if stop is None else stop
+    if not (isinstance(start, (int, np.integer)) and 0 <= start <= n_samples):
+        raise ValueError(f"start: expected a sample index in 0..{n_samples}, got {start!r}")
+    if not (isinstance(stop, (int, np.integer)) and start <= stop <= n_samples):
+        raise ValueError(f"stop: expected a sample index in {start}..{n_samples}, got {stop!r}")
+    return int(start), int(stop)
 
 
 def check_progress(progress: Any) -> Any:

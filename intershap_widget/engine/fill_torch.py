@@ -21,7 +21,7 @@ its own device (moved once, with a warning), never the model moved. Batch size: 
 (``ModelAdapter.run_tensors``); on the CPU, the engine's usual memory budget.
 
 What is not on the device: the probe, v(∅), the strata and the full samples (a few rows per
-sample and per background row) go through the host path of ``batching.py``, as with numpy.
+sample and per background row) go through the host path of ``host.py``, as with numpy.
 """
 
 from __future__ import annotations
@@ -149,6 +149,8 @@ class TorchFill:
     """
 
     name = "torch"
+    #: the batch is built on the device, in :meth:`sums`, in order with the model's calls there
+    builds_ahead = False
 
     def __init__(self, engine: Any, device: Any, dtypes: list[Any]) -> None:
         import torch
@@ -245,11 +247,16 @@ class TorchFill:
         self.largest = max(self.largest, rows)
         return inputs, rows
 
+    def prepare(self, engine: Any, state: Any, batch: Any, first: int, k: int, slot: int) -> None:
+        """Nothing: the batch is built on the device by :meth:`sums` (``NumpyFill.prepare``'s place)."""
+        return
+
     def sums(
         self,
         engine: Any,
         state: Any,
         batch: Any,
+        ready: Any,
         first: int,
         k: int,
         classes: np.ndarray | None,
@@ -263,6 +270,7 @@ class TorchFill:
             engine: the value engine.
             state: the chunk's ``_ChunkState``.
             batch: the ``_Batch`` to evaluate (a regular one: the tile is numpy's).
+            ready: what :meth:`prepare` returned (None).
             first: window position of the batch's first draw.
             k: draws per region.
             classes: each region's predicted class (``target="predicted"``), else None.

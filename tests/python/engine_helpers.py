@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from intershap_widget.engine import ValueEngine
 from intershap_widget.models import softmax
-from intershap_widget.values import ValueEngine
 
 
 def data(n: int, n_bg: int, dims: tuple[int, ...] = (2, 3), seed: int = 0) -> tuple[dict, dict]:

@@ -36,6 +36,15 @@ def test_bench_prints_ratio_and_auto_tables(capsys: pytest.CaptureFixture[str]) 
     assert re.search(
         r"worst \|Δ\| of auto, SE≤0.04 from the same seed's fixed draws: [\d.]+ pts", out
     )
+    # the engine single- and double-buffered in the same runs, each against the bare forward
+    assert re.search(r"double buffering .*; default here: (on|off) \(\d+ usable cores\)", out)
+    double = re.search(
+        r"^\s+onnx\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(yes|NO)$",
+        out,
+        re.MULTILINE,
+    )
+    assert double is not None, out
+    assert double[6] == "yes"
 
 
 def test_bench_device_cpu_prints_both_batch_sizes(capsys: pytest.CaptureFixture[str]) -> None:

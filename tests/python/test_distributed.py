@@ -21,7 +21,7 @@ from test_widget import Recorder
 
 from intershap_widget import InterSHAP
 from intershap_widget.distributed import ChunkFailure, ChunksFailed, failure_message
-from intershap_widget.values import ValueEngine
+from intershap_widget.engine import ValueEngine
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")

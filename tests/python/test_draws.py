@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from engine_helpers import compute, data, probs_fn
 
+from intershap_widget.engine import ValueEngine
+from intershap_widget.engine.draws import FIRST_ROUND
 from intershap_widget.models import softmax
-from intershap_widget.values import FIRST_ROUND, ValueEngine
 
 # --------------------------------------------------------------------------------------------
 # Draw windows and the tile
@@ -51,7 +52,7 @@ def test_draws_of_one_sample_are_distinct_rows_and_coalition_windows_disjoint() 
 def test_block_copies_and_gathers_give_identical_values(
     path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import intershap_widget.draws as draws_module
+    import intershap_widget.engine.draws as draws_module
 
     x, bg = data(9, 70, dims=(3, 4, 2))
 
@@ -89,7 +90,7 @@ def test_block_copies_and_gathers_give_identical_values(
 def test_tile_and_batches_built_from_scratch_give_identical_values(
     fusion: str, batch_rows: int, chunk_samples: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import intershap_widget.values as values_module
+    import intershap_widget.engine.plan as plan_module
 
     x, bg = data(60, 30, dims=(2, 3))  # 100 draws from 30 rows: G = 4 * ceil(30 / 10) = 12 slots
 
@@ -104,7 +105,7 @@ def test_tile_and_batches_built_from_scratch_give_identical_values(
 
     tiled, eng = run()
     assert eng._tile is not None and eng._tile.buffers is not None  # the tile was used
-    monkeypatch.setattr(values_module, "TILE_LIMIT_BYTES", 0)
+    monkeypatch.setattr(plan_module, "TILE_LIMIT_BYTES", 0)
     scratch, eng = run()
     assert eng._tile is None
     np.testing.assert_array_equal(tiled.values, scratch.values)
@@ -225,7 +226,7 @@ def test_adaptive_draws_are_unbiased_when_first_draws_agree_by_chance() -> None:
 
 
 def test_stratified_order_spreads_each_stratum_over_every_window() -> None:
-    from intershap_widget.draws import BackgroundWindows
+    from intershap_widget.engine.draws import BackgroundWindows
 
     n = 100
     strata = np.repeat([7, 3, 5], [50, 30, 20])  # any int labels, sizes 50/30/20

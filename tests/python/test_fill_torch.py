@@ -23,10 +23,9 @@ import torch
 from engine_helpers import data, logits_fn
 
 from intershap_widget.datasets import hd_xor, train_early_fusion_mlp, train_fusion_mlp
-from intershap_widget.engine import fill_torch
+from intershap_widget.engine import ValueEngine, fill_torch
 from intershap_widget.engine.fill_torch import GPU_MAX_BATCH_ROWS, gpu_batch_rows, resolve_fill
 from intershap_widget.models import ModelError, ModelOutputError
-from intershap_widget.values import ValueEngine
 
 
 @pytest.fixture(scope="module")

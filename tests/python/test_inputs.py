@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from intershap_widget.engine import ValueEngine
 from intershap_widget.inputs import (
     check_background,
     check_baseline,
@@ -17,7 +18,6 @@ from intershap_widget.inputs import (
     check_target,
     normalize_modalities,
 )
-from intershap_widget.values import ValueEngine
 
 RNG = np.random.default_rng(0)
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from engine_helpers import compute, data, probs_fn
 
+from intershap_widget.engine import ValueEngine
 from intershap_widget.models import ModelError, ModelOutputError, adapt_model, softmax
-from intershap_widget.values import ValueEngine
 
 # --------------------------------------------------------------------------------------------
 # Adapters

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from engine_helpers import coalition_batch, compute, data, logits_fn, probs_fn
 
+from intershap_widget.engine import ValueEngine
 from intershap_widget.models import ModelOutputError, softmax
-from intershap_widget.values import ValueEngine
 
 RNG = np.random.default_rng(1234)
 
