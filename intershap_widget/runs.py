@@ -147,6 +147,8 @@ class ModelRun:
     completed: int = 0
     failures: list[Any] = field(default_factory=list)
     retry: Callable[[Any], bool] | None = None
+    #: for a model the browser evaluates (browser_eval.BrowserEvaluation), else None
+    evaluation: Any = None
     _done_at_start: int = 0
     _results: Results | None = None
 

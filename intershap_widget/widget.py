@@ -16,8 +16,10 @@ from traitlets import Int, List, TraitError, Unicode, validate
 
 from . import interop, progress, protocol, saved_state, selection
 from ._version import __version__
+from .browser_eval import EVALUATION_KINDS, BrowserModels, check_evaluate
 from .compare import ModelComparison, compare_requests
 from .export import ExportReply, ExportRequests, FigureExport
+from .inputs import normalize_modalities
 from .results import Results, numpy_results
 from .runs import (
     ModelRun,
@@ -47,7 +49,7 @@ class SelectionError(protocol.ProtocolError, TraitError):
     """
 
 
-class InterSHAP(FigureExport, ModelComparison, DOMWidget):
+class InterSHAP(FigureExport, ModelComparison, BrowserModels, DOMWidget):
     """How much a multimodal model relies on interactions between its modalities (InterSHAP).
 
     Give either a model and its modalities, and the widget evaluates the 2**M coalitions per sample
@@ -254,7 +256,10 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
                 )
             run = self._run_from_values(label, values, names, se, labels, prediction)
         elif model is not None:
-            self._start_engine(label, model, modalities, names, labels, engine_options)
+            if check_evaluate(engine_options.pop("evaluate", "kernel")) == "browser":
+                self._start_browser_model(label, model, modalities, names, labels, engine_options)
+            else:
+                self._start_engine(label, model, modalities, names, labels, engine_options)
             return self
         else:
             raise ValueError(
@@ -367,6 +372,7 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
             KeyboardInterrupt: The kernel was interrupted while waiting (see above).
             Exception: The error a model raised, re-raised.
         """
+        self._wait_for_browser(timeout)
         progress.wait_for_runs(self._runs.values(), timeout=timeout, verbose=verbose)
         return self
 
@@ -473,8 +479,8 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
         Raises:
             ValueError: An input is wrong, or the samples differ from the other models'.
         """
+        from .engine import DEFAULT_CHUNK_SAMPLES, ValueEngine
         from .inputs import check_chunk_samples
-        from .values import DEFAULT_CHUNK_SAMPLES, ValueEngine
 
         chunk_samples = check_chunk_samples(
             options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES), str(DEFAULT_CHUNK_SAMPLES)
@@ -513,6 +519,26 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
             self._announce(run)
         thread.start()
         return runs
+
+    def _start_browser_model(
+        self,
+        label: str,
+        model: Any,
+        modalities: Any,
+        names: Sequence[str] | None,
+        labels: Any,
+        options: dict[str, Any],
+    ) -> None:
+        """``evaluate="browser"``: checks the model here, and the browser evaluates it."""
+        from .engine import DEFAULT_CHUNK_SAMPLES
+        from .inputs import check_chunk_samples
+
+        chunk_samples = check_chunk_samples(
+            options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES), str(DEFAULT_CHUNK_SAMPLES)
+        )
+        n = normalize_modalities(modalities, names).n_samples
+        checked_labels = optional_per_sample(labels, n, "labels")
+        self._start_browser(label, model, modalities, names, checked_labels, options, chunk_samples)
 
     def _restart(
         self,
@@ -688,7 +714,13 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
             self._saved_state = state
 
     def _send_all(self, run: ModelRun) -> None:
-        """Sends a run's data set, every table computed so far and its state."""
+        """Sends a run's data set, every table computed so far and its state.
+
+        A browser-evaluated run sends its model and data first; while it runs, its tables come
+        from the browser, so none are sent.
+        """
+        if run.evaluation is not None and self._send_evaluation(run):
+            return
         self.send(
             protocol.dataset_message(run.model_id, run.label, run.names, run.n_samples, run.target)
         )
@@ -738,6 +770,9 @@ class InterSHAP(FigureExport, ModelComparison, DOMWidget):
             protocol.ProtocolError: The message does not follow the schema (it is dropped, and
                 ipywidgets shows the error in the kernel's log).
         """
+        if isinstance(content, dict) and content.get("kind") in EVALUATION_KINDS:
+            self._on_evaluation_message(content, buffers)
+            return
         models = {run.model_id: len(run.names) for run in self._runs.values()}
         message = protocol.parse_browser_message(content, buffers, models)
         if isinstance(message, protocol.Hello):

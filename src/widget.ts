@@ -8,6 +8,7 @@ import { Widget } from '@lumino/widgets';
 import { config } from './config';
 import { docking } from './docking';
 import { ComputeClient } from './compute/main/client';
+import { BrowserEvaluation } from './compute/main/evaluation';
 import { normalizeSelection, Session } from './compute/main/session';
 import {
   decodeSelection,
@@ -19,6 +20,12 @@ import {
 import type { BrowserMessage } from './protocol/messages';
 import { COMPARED_BUFFERS, isCompareRequest, parseCompareMessage } from './protocol/compare';
 import type { CompareMessage, CompareReply } from './protocol/compare';
+import {
+  isEvaluateRequest,
+  isRemaskRequest,
+  parseEvaluateMessage,
+  parseRemaskMessage
+} from './protocol/evaluate';
 import { isExportRequest, parseExportMessage } from './protocol/export';
 import { parseSavedState, tooLargeNotice } from './protocol/savedState';
 import type { ExportMessage, ExportReply } from './protocol/export';
@@ -95,6 +102,8 @@ export class InterSHAPModel extends DOMWidgetModel {
         void this.exportFigure(content);
       } else if (isCompareRequest(content)) {
         void this.compareModels(content, buffers ?? []);
+      } else if (isEvaluateRequest(content) || isRemaskRequest(content)) {
+        this.evaluateInBrowser(content, buffers ?? []);
       } else {
         this.session.receive(content, buffers ?? []);
       }
@@ -200,6 +209,61 @@ export class InterSHAPModel extends DOMWidgetModel {
       }
     );
     fromKernel(this.get('selection'));
+  }
+
+  /**
+   * A model the browser evaluates itself: `evaluate` brings the model and the data (again after a
+   * page reload, then without re-running what the kernel already holds), `remask` new settings
+   * from `w.remask(...)`. A bad message is shown, and nothing on screen changes.
+   */
+  private evaluateInBrowser(content: unknown, buffers: ArrayBuffer[] | ArrayBufferView[]): void {
+    try {
+      if (isRemaskRequest(content)) {
+        const request = parseRemaskMessage(content);
+        const evaluation = this.session.evaluations.get(request.modelId);
+        if (!evaluation) {
+          throw new Error(`remask: model '${request.modelId}' is not evaluated in this browser`);
+        }
+        if (request.settings) {
+          evaluation.start(request.evaluation, request.settings);
+        } else {
+          evaluation.cancel();
+        }
+        return;
+      }
+      const request = parseEvaluateMessage(content, buffers);
+      this.session.evaluations.get(request.data.modelId)?.dispose();
+      const evaluation = new BrowserEvaluation(request, {
+        receive: (message, data) => this.session.receive(message, data),
+        hasModel: modelId => this.session.models.has(modelId),
+        sendToKernel: (message, data) => {
+          if (this.comm && this.comm_live) {
+            this.send(message as never, {}, data);
+          }
+        },
+        notify: () => this.session.notify()
+      });
+      this.session.evaluations.set(request.data.modelId, evaluation);
+    } catch (error) {
+      this.session.reportError(error);
+    }
+  }
+
+  /** Stops a model's run: in the browser for a browser-evaluated model, else in the kernel. */
+  cancel(modelId: string): void {
+    const evaluation = this.session.evaluations.get(modelId);
+    if (evaluation) {
+      evaluation.cancel();
+    } else {
+      this.sendMessage({ kind: 'cancel', modelId });
+    }
+  }
+
+  private disposeEvaluations(): void {
+    for (const evaluation of this.session.evaluations.values()) {
+      evaluation.dispose();
+    }
+    this.session.evaluations.clear();
   }
 
   /**
@@ -369,14 +433,16 @@ export class InterSHAPModel extends DOMWidgetModel {
    */
   close(comm_closed = false): Promise<void> {
     docking.remove(this);
-    // destroy() does not follow: stop the worker (and free its tables) here.
+    // destroy() does not follow: stop the workers (and free their tables) here.
     this.session.compute.dispose();
+    this.disposeEvaluations();
     return super.close(comm_closed);
   }
 
   destroy(options?: unknown): ReturnType<DOMWidgetModel['destroy']> {
     docking.remove(this);
     this.session.compute.dispose();
+    this.disposeEvaluations();
     return super.destroy(options as never);
   }
 }
@@ -389,11 +455,7 @@ export class InterSHAPView extends DOMWidgetView {
     const model = this.model as InterSHAPModel;
     // Says where the decomposition runs, for users debugging performance and for the browser tests.
     this.el.dataset.compute = model.session.compute.usesWorker ? 'worker' : 'main-thread';
-    this.panel = new Dashboard(
-      model.session,
-      modelId => model.sendMessage({ kind: 'cancel', modelId }),
-      model.linked
-    );
+    this.panel = new Dashboard(model.session, modelId => model.cancel(modelId), model.linked);
     model.dashboards.push(this.panel);
     // A right click on the view offers "Open InterSHAP view in a new tab" for this widget.
     docking.watch(this.el, model);

@@ -258,9 +258,9 @@ export function checkObject(raw: unknown): Json {
   return raw as Json;
 }
 
-type Buffer = ArrayBuffer | ArrayBufferView;
+export type Buffer = ArrayBuffer | ArrayBufferView;
 
-function bytesOf(buffer: Buffer): Uint8Array {
+export function bytesOf(buffer: Buffer): Uint8Array {
   return buffer instanceof ArrayBuffer
     ? new Uint8Array(buffer)
     : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);

@@ -18,6 +18,7 @@ import type { LinkedState, TabName } from './linkedState';
 import { LocalView } from './localView';
 import { themeColors } from './plotly';
 import { nextTask, Throttle, watchTheme } from './schedule';
+import { RemaskControl } from './remaskControl';
 import { StatusBar } from './statusBar';
 import type { DashboardSource, DashboardView } from './types';
 
@@ -67,6 +68,7 @@ export class Dashboard extends BoxPanel {
   /** The notice and error the toolbar was last sized for. */
   private toolbarKey = '';
   private readonly picker: ModelPicker;
+  private readonly remaskControl: RemaskControl;
   private readonly tabs: TabPanel;
   private readonly exportMenu: ExportMenu;
   private readonly globalView: GlobalView;
@@ -103,6 +105,8 @@ export class Dashboard extends BoxPanel {
     toolbar.addClass('intershap-toolbar');
     toolbar.addWidget(this.status);
     toolbar.addWidget(this.picker);
+    this.remaskControl = new RemaskControl(source);
+    toolbar.addWidget(this.remaskControl);
     this.exportMenu = new ExportMenu(
       request => this.exportFigure(request),
       error => source.reportError(error)
@@ -161,6 +165,7 @@ export class Dashboard extends BoxPanel {
     this.unsubscribe = source.subscribe(() => {
       // Progress is cheap to show and should never lag: only the charts are throttled.
       this.status.render(source);
+      this.renderRemask();
       this.fitToolbar();
       this.throttle.request();
     });
@@ -172,17 +177,19 @@ export class Dashboard extends BoxPanel {
   }
 
   /**
-   * A notice or an error may wrap onto more lines than the toolbar's height: the toolbar grows to
+   * A notice, an error or the re-mask control may wrap onto more lines than the toolbar's height: the toolbar grows to
    * show them whole. Measured only when their text or the width changes (a layout read, never
    * per chunk).
    */
   private fitToolbar(): void {
     const width = this.toolbar.node.clientWidth;
-    const key = `${this.source.notice ?? ''}\u0000${this.source.error ?? ''}\u0000${width}`;
+    const remask = this.remaskControl.isHidden ? '' : 'remask';
+    const key = `${this.source.notice ?? ''}\u0000${this.source.error ?? ''}\u0000${width}\u0000${remask}`;
     if (key === this.toolbarKey || !this.isAttached) {
       return;
     }
-    const height = this.status.node.offsetHeight;
+    // The re-mask control wraps onto more lines in a narrow toolbar, as the status does.
+    const height = Math.max(this.status.node.offsetHeight, this.remaskControl.node.offsetHeight);
     if (height === 0 || width === 0) {
       return; // hidden: measured when shown
     }
@@ -339,6 +346,15 @@ export class Dashboard extends BoxPanel {
     return [...this.source.models.values()].some(m => m.status?.state === 'running' && !m.partial);
   }
 
+  /** The re-mask control follows the model shown (hidden for a kernel-evaluated one). */
+  private renderRemask(): void {
+    const modelId = this.activeModel();
+    this.remaskControl.setHidden(modelId === null || !this.source.remaskState(modelId));
+    if (modelId !== null) {
+      this.remaskControl.render(modelId);
+    }
+  }
+
   private async draw(): Promise<void> {
     this.status.render(this.source);
     const modelId = this.activeModel();
@@ -352,6 +368,7 @@ export class Dashboard extends BoxPanel {
       return;
     }
     this.picker.render(this.source, modelId);
+    this.renderRemask();
     this.syncCompareTab();
     if (this.tabs.currentWidget !== this.viewNamed(this.linked.choices.tab)) {
       this.showTab(this.linked.choices.tab);

@@ -19,6 +19,8 @@ import type {
   ModelState,
   SelectionOrigin
 } from '../compute/main/session';
+import type { RemaskState } from '../compute/main/evaluation';
+import type { EvaluationSettings } from '../compute/evaluate/types';
 import type { ThemeColors } from './plotly';
 
 export interface DashboardSource {
@@ -52,6 +54,10 @@ export interface DashboardSource {
     members: Int32Array
   ): Promise<{ low: number; high: number } | null>;
   reportError(error: unknown): void;
+  /** The re-mask control's state of a browser-evaluated model, else null. */
+  remaskState(modelId: string): RemaskState | null;
+  /** Evaluates a browser-evaluated model again under new settings. */
+  remask(modelId: string, settings: EvaluationSettings): void;
   /** How a label or class code is written (the cohorts' names use the same). */
   formatCode(code: number): string;
 }

@@ -19,7 +19,9 @@ import {
 
 test('quickstart renders the widget with the score Python computes', async ({ page }) => {
   const pageErrors: string[] = [];
+  const requests: string[] = [];
   page.on('pageerror', error => pageErrors.push(error.message));
+  page.on('request', request => requests.push(request.url()));
   page.on('console', message => {
     if (message.type() === 'error') {
       console.log(`browser console error: ${message.text()}`);
@@ -77,5 +79,7 @@ test('quickstart renders the widget with the score Python computes', async ({ pa
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   fs.copyFileSync(written.trim(), path.join(ARTIFACTS, 'quickstart-global.pdf'));
   expect(fs.statSync(path.join(ARTIFACTS, 'quickstart-global.pdf')).size).toBeGreaterThan(10_000);
+  // onnxruntime-web is loaded only for a browser-evaluated model: the quickstart fetches none of it.
+  expect(requests.filter(url => /onnxruntime|\.wasm(\?|$)/.test(url))).toEqual([]);
   expect(pageErrors).toEqual([]);
 });

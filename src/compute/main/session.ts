@@ -28,6 +28,8 @@ import type {
   SampleDetail
 } from '../types';
 import type { ComputeClient } from './client';
+import type { EvaluationSettings } from '../evaluate/types';
+import type { BrowserEvaluation, RemaskState } from './evaluation';
 
 export interface ModelState {
   dataset: DatasetMessage;
@@ -114,6 +116,8 @@ const PREDICTED_GROUPING = 'predictedClass';
 export class Session {
   readonly models = new Map<string, ModelState>();
   readonly cohorts = new Map<string, Cohorts>();
+  /** Models the browser evaluates itself (evaluate="browser"), by model id. */
+  readonly evaluations = new Map<string, BrowserEvaluation>();
   /** The last problem, shown to the user next to the results it did not touch. */
   error: string | null = null;
   /** A line about where the results came from (e.g. the notebook's saved state), or null. */
@@ -551,6 +555,16 @@ export class Session {
   }
 
   /** Shows a problem to the user (status bar) and in the console; results on screen stay. */
+  /** What the re-mask control shows for a browser-evaluated model, else null. */
+  remaskState(modelId: string): RemaskState | null {
+    return this.evaluations.get(modelId)?.state ?? null;
+  }
+
+  /** Evaluates a browser-evaluated model again under new settings (the re-mask control). */
+  remask(modelId: string, settings: EvaluationSettings): void {
+    this.evaluations.get(modelId)?.remask(settings);
+  }
+
   reportError(error: unknown): void {
     this.error = error instanceof Error ? error.message : String(error);
     console.error('intershap-widget:', error);
