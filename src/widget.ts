@@ -236,11 +236,7 @@ export class InterSHAPModel extends DOMWidgetModel {
       const evaluation = new BrowserEvaluation(request, {
         receive: (message, data) => this.session.receive(message, data),
         hasModel: modelId => this.session.models.has(modelId),
-        sendToKernel: (message, data) => {
-          if (this.comm && this.comm_live) {
-            this.send(message as never, {}, data);
-          }
-        },
+        sendToKernel: (message, data) => this.sendMessage(message, data),
         notify: () => this.session.notify()
       });
       this.session.evaluations.set(request.data.modelId, evaluation);
@@ -397,11 +393,22 @@ export class InterSHAPModel extends DOMWidgetModel {
     return pool[pool.length - 1];
   }
 
+  /**
+   * Sends to the kernel when one listens. With none (made from saved state, or the kernel gone)
+   * the page goes on without it: a browser-evaluated model still re-masks, results still show.
+   */
   sendMessage(
-    message: BrowserMessage | ExportReply | CompareReply,
+    message: BrowserMessage | ExportReply | CompareReply | Record<string, unknown>,
     buffers: ArrayBuffer[] = []
   ): void {
-    this.send(message as never, {}, buffers);
+    if (!this.comm || !this.comm_live || this.session.connectionLost) {
+      return;
+    }
+    try {
+      this.send(message as never, {}, buffers);
+    } catch (error) {
+      console.warn('intershap-widget: the kernel did not take a message', error);
+    }
   }
 
   /** Hands the browser's numbers back to Python (w.results), as binary buffers. */

@@ -29,6 +29,8 @@ interface Agreement {
 test.describe.configure({ mode: 'serial', timeout: 600_000 });
 
 let page: Page;
+/** The kernel's score under random masking (every background row), for the last test. */
+let randomScore = NaN;
 const pageErrors: string[] = [];
 const requests: string[] = [];
 
@@ -96,6 +98,7 @@ test('random masking with every background row drawn once equals the kernel engi
   expect(all.max_abs_diff).toBeLessThan(1e-5);
   await waitForDone();
   expect(await shownScore()).toBeCloseTo(all.kernel_global, 4);
+  randomScore = all.kernel_global;
 });
 
 test('benchmark: onnxruntime-web against native onnxruntime, one thread each', async () => {
@@ -156,5 +159,30 @@ test('nothing leaves the Jupyter origin, and onnxruntime-web came from the exten
     wasm.every(url => url.startsWith(`${origin}/lab/extensions/intershap-widget/static/`))
   ).toBe(true);
   await waitForKernelIdle(page);
+  expect(pageErrors).toEqual([]);
+});
+
+test('with the kernel gone, a re-mask still evaluates in the page', async () => {
+  const before = await shownScore();
+  await page.evaluate(() => {
+    const app = (window as unknown as { jupyterapp: any }).jupyterapp;
+    const notebook = [...app.shell.widgets('main')].find((w: any) => w.sessionContext);
+    notebook.sessionContext.session.kernel.requestExecute({
+      code: 'import os, signal; os.kill(os.getpid(), signal.SIGKILL)'
+    });
+  });
+  await expect(widget().locator('.intershap-error')).toContainText(
+    'Lost the connection to the kernel',
+    { timeout: 60_000 }
+  );
+  await page.keyboard.press('Escape'); // JupyterLab's "kernel restarting" dialog
+  const control = widget().locator('.intershap-remask');
+  await control.locator('select.intershap-remask-masking').selectOption('random');
+  await control.locator('input.intershap-remask-draws').fill('1500');
+  await control.locator('button.intershap-remask-run').click({ timeout: 30_000 });
+  await waitForDone();
+  const after = await shownScore();
+  expect(after).not.toBeCloseTo(before, 3);
+  expect(after).toBeCloseTo(randomScore, 4); // every background row: the exact value again
   expect(pageErrors).toEqual([]);
 });
