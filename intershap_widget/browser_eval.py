@@ -18,6 +18,7 @@ otherwise.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -566,17 +567,35 @@ class BrowserModels:
             self._send_to_browser(remask_message(run, spec))
         return self
 
-    def _wait_for_browser(self, timeout: float | None) -> None:
-        """Waits, with the browser's messages handled, until browser-evaluated runs finish."""
-        from .export import wait_for
+    def _wait_for_browser(self, timeout: float | None, verbose: bool) -> None:
+        """Waits, with the browser's messages handled, until browser-evaluated runs finish.
+
+        With ``verbose``, each run's progress line is rewritten every second (the tables come
+        from the page: until a browser shows the widget, the line says so).
+        """
+        from .export import _kernel, wait_for
 
         runs = [r for r in self._runs.values() if r.evaluation]
-        if not runs or all(r.finished.is_set() for r in runs):
-            return
-        limit = float("inf") if timeout is None else timeout
-        if not wait_for(lambda: all(r.finished.is_set() for r in runs), limit, self.comm):  # type: ignore[attr-defined]
-            late = [r.label for r in runs if not r.finished.is_set()]
-            raise TimeoutError(
-                f"timeout: the browser had not finished evaluating {late} after {timeout} s; is"
-                " the widget shown in an open notebook?"
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def finished() -> bool:
+            return all(r.finished.is_set() for r in runs)
+
+        if not finished() and _kernel() is None:
+            raise RuntimeError(
+                "wait: a model added with evaluate='browser' is evaluated by a browser showing the"
+                " widget in a notebook; outside one (a script) use evaluate='kernel'"
             )
+        while not finished():
+            left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+            if left <= 0:
+                late = [r.label for r in runs if not r.finished.is_set()]
+                raise TimeoutError(
+                    f"timeout: the browser had not finished evaluating {late} after {timeout} s;"
+                    " is the widget shown in an open notebook?"
+                )
+            wait_for(finished, left, self.comm)  # type: ignore[attr-defined]
+            if verbose and not finished():
+                waiting = "" if self._browser_ready else " (waiting for a browser to show it)"  # type: ignore[attr-defined]
+                line = " · ".join(r.progress_line() for r in runs if not r.finished.is_set())
+                print(f"\r{line}{waiting}", end="", flush=True)

@@ -372,7 +372,7 @@ class InterSHAP(FigureExport, ModelComparison, BrowserModels, DOMWidget):
             KeyboardInterrupt: The kernel was interrupted while waiting (see above).
             Exception: The error a model raised, re-raised.
         """
-        self._wait_for_browser(timeout)
+        self._wait_for_browser(timeout, verbose)
         progress.wait_for_runs(self._runs.values(), timeout=timeout, verbose=verbose)
         return self
 
