@@ -156,16 +156,8 @@ def prepare(
             "background: evaluate='browser' needs background rows (a dict like the modalities),"
             " so that the browser can re-mask with any masking; got None"
         )
-    engine = ValueEngine(model_bytes, modalities, names=names, **options)
-    engine._prepare()  # v(∅) in the kernel once: it decides logits vs probabilities
     mods = normalize_modalities(modalities, names)
     background = check_background(options["background"], mods)
-    float_inputs = [i for i in engine.model.session.get_inputs() if i.type != "tensor(float)"]
-    if float_inputs:
-        raise ValueError(
-            "model: evaluate='browser' feeds float32 inputs, the ONNX input"
-            f" {float_inputs[0].name!r} is {float_inputs[0].type}; use evaluate='kernel'"
-        )
     samples = [np.ascontiguousarray(mods.flat(n), dtype=np.float32) for n in mods.names]
     rows = [np.ascontiguousarray(background.flat(n), dtype=np.float32) for n in mods.names]
     _check_size(
@@ -174,6 +166,15 @@ def prepare(
         "the samples and background",
         "modalities",
     )
+    # The engine only checks and probes here: its stratified order is the kernel's own draws.
+    engine = ValueEngine(model_bytes, modalities, names=names, **{"stratify": False, **options})
+    engine._prepare()  # v(∅) in the kernel once: it decides logits vs probabilities
+    float_inputs = [i for i in engine.model.session.get_inputs() if i.type != "tensor(float)"]
+    if float_inputs:
+        raise ValueError(
+            "model: evaluate='browser' feeds float32 inputs, the ONNX input"
+            f" {float_inputs[0].name!r} is {float_inputs[0].type}; use evaluate='kernel'"
+        )
     baseline = None
     if engine.masking == "baseline":
         baseline = [np.ascontiguousarray(r, dtype=np.float32).reshape(-1) for r in engine._rows]

@@ -92,6 +92,17 @@ def test_a_model_above_the_limit_is_refused_naming_it(onnx_case: Any, monkeypatc
         InterSHAP(model, samples, background=background, evaluate="browser")
 
 
+def test_data_above_the_limit_is_refused_naming_it(onnx_case: Any, monkeypatch: Any) -> None:
+    model, samples, background = onnx_case
+    monkeypatch.setattr(browser_eval, "BROWSER_DATA_LIMIT_MB", 0.0001)
+    with pytest.raises(
+        ValueError,
+        match=r"modalities: evaluate='browser' sends the samples and background to the browser,"
+        r" at most 0.0001 MB",
+    ):
+        InterSHAP(model, samples, background=background, evaluate="browser")
+
+
 def test_the_browser_gets_the_checked_model_and_data_once_it_says_hello(onnx_case: Any) -> None:
     model, samples, background = onnx_case
     w = InterSHAP(model, samples, background=background, evaluate="browser", masking="mean")
