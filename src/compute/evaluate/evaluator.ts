@@ -56,7 +56,8 @@ export class CoalitionEvaluator {
   constructor(
     private readonly data: EvaluationData,
     readonly settings: EvaluationSettings,
-    private readonly model: ModelCall
+    private readonly model: ModelCall,
+    maxBatchRows = MAX_BATCH_ROWS
   ) {
     this.M = data.names.length;
     const widths = data.inputs.shapes.map(shape => shape.reduce((a, b) => a * b, 1));
@@ -71,7 +72,7 @@ export class CoalitionEvaluator {
     });
     this.inputWidths = data.inputs.fusion === 'early' ? [offset] : widths;
     const rowBytes = 4 * offset;
-    this.batchRows = Math.max(1, Math.min(MAX_BATCH_ROWS, Math.floor(MAX_BATCH_BYTES / rowBytes)));
+    this.batchRows = Math.max(1, Math.min(maxBatchRows, Math.floor(MAX_BATCH_BYTES / rowBytes)));
     this.buffers = this.inputWidths.map(width => new Float32Array(this.batchRows * width));
     this.replacement = this.replacementRows();
     this.draws =
@@ -103,10 +104,10 @@ export class CoalitionEvaluator {
       rows.push(0);
     }
     const sums = new Sums();
-    await this.evaluateRows(
+    await this.evaluateJob(
       rows.length,
       j => this.sourceOf(0, -1, rows[j]),
-      (j, out, width) => sums.addRow(this.targetRow(out, width, j))
+      (_j, out, width, row) => sums.addRow(this.targetRow(out, width, row))
     );
     this.emptyValue = sums.mean();
     this.emptySe = sums.standardErrorOfMean();
@@ -128,29 +129,23 @@ export class CoalitionEvaluator {
     const cellOf = (j: number) => Math.floor(j / perCell);
     const sampleOf = (cell: number) => Math.floor(cell / (F - 2));
     const coalitionOf = (cell: number) => (cell % (F - 2)) + 1;
-    for (let first = 0; first < total; first += this.batchRows) {
-      if (cancelled()) {
-        throw new EvaluationCancelled();
-      }
-      const rows = Math.min(this.batchRows, total - first);
-      await this.evaluateRows(
-        rows,
-        j => {
-          const cell = cellOf(first + j);
-          const i = sampleOf(cell);
-          return this.sourceOf(coalitionOf(cell), start + i, (first + j) % perCell);
-        },
-        (j, out, width) => {
-          const cell = cellOf(first + j);
-          const i = sampleOf(cell);
-          const at = i * F + coalitionOf(cell);
-          // Centred on the sample's prediction: the sum of squares keeps its precision.
-          const y = this.target(out, width, j, full.explained[i]) - full.prediction[i];
-          values[at] += y;
-          s2[at] += y * y;
-        }
-      );
-    }
+    await this.evaluateJob(
+      total,
+      j => {
+        const cell = cellOf(j);
+        return this.sourceOf(coalitionOf(cell), start + sampleOf(cell), j % perCell);
+      },
+      (j, out, width, row) => {
+        const cell = cellOf(j);
+        const i = sampleOf(cell);
+        const at = i * F + coalitionOf(cell);
+        // Centred on the sample's prediction: the sum of squares keeps its precision.
+        const y = this.target(out, width, row, full.explained[i]) - full.prediction[i];
+        values[at] += y;
+        s2[at] += y * y;
+      },
+      cancelled
+    );
     return this.assemble(start, count, full, values, s2, perCell);
   }
 
@@ -195,36 +190,44 @@ export class CoalitionEvaluator {
     const prediction = new Float64Array(count);
     const predicted = new Int32Array(count);
     const explained = new Int32Array(count);
-    for (let first = 0; first < count; first += this.batchRows) {
-      const rows = Math.min(this.batchRows, count - first);
-      await this.evaluateRows(
-        rows,
-        j => this.sourceOf((1 << this.M) - 1, start + first + j, 0),
-        (j, out, width) => {
-          predicted[first + j] = largest(out, width, j);
-          explained[first + j] = this.explainedClass(width, predicted[first + j]);
-          prediction[first + j] = this.target(out, width, j, explained[first + j]);
-        }
-      );
-    }
+    await this.evaluateJob(
+      count,
+      j => this.sourceOf((1 << this.M) - 1, start + j, 0),
+      (j, out, width, row) => {
+        predicted[j] = largest(out, width, row);
+        explained[j] = this.explainedClass(width, predicted[j]);
+        prediction[j] = this.target(out, width, row, explained[j]);
+      }
+    );
     return { prediction, predicted, explained };
   }
 
-  /** Fills `rows` rows, calls the model once and hands each output row to `take`. */
-  private async evaluateRows(
-    rows: number,
+  /**
+   * Rows 0 … total − 1 of a job, in batches of at most `batchRows`: each batch is filled, the
+   * model called once, and each output row handed to `take` with its job row `j` and its row in
+   * the batch's output. `cancelled` is asked before every batch.
+   */
+  private async evaluateJob(
+    total: number,
     source: (j: number) => RowSource,
-    take: (j: number, out: Float32Array, width: number) => void
+    take: (j: number, out: Float32Array, width: number, row: number) => void,
+    cancelled: () => boolean = () => false
   ): Promise<void> {
-    for (let j = 0; j < rows; j++) {
-      this.writeRow(j, source(j));
-    }
-    const views = this.buffers.map((buffer, k) => buffer.subarray(0, rows * this.inputWidths[k]));
-    const { data, width } = await this.model(views, rows);
-    this.modelRows += rows;
-    this.checkOutputs(data, width);
-    for (let j = 0; j < rows; j++) {
-      take(j, data, width);
+    for (let first = 0; first < total; first += this.batchRows) {
+      if (cancelled()) {
+        throw new EvaluationCancelled();
+      }
+      const rows = Math.min(this.batchRows, total - first);
+      for (let row = 0; row < rows; row++) {
+        this.writeRow(row, source(first + row));
+      }
+      const views = this.buffers.map((buffer, k) => buffer.subarray(0, rows * this.inputWidths[k]));
+      const { data, width } = await this.model(views, rows);
+      this.modelRows += rows;
+      this.checkOutputs(data, width);
+      for (let row = 0; row < rows; row++) {
+        take(first + row, data, width, row);
+      }
     }
   }
 

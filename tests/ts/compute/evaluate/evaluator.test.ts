@@ -77,9 +77,9 @@ async function modelCall(c: Case, data: EvaluationData): Promise<ModelCall> {
   };
 }
 
-async function evaluate(c: Case, chunkSamples: number, settings = c.settings) {
+async function evaluate(c: Case, chunkSamples: number, settings = c.settings, batchRows?: number) {
   const data = dataFor(c);
-  const evaluator = new CoalitionEvaluator(data, settings, await modelCall(c, data));
+  const evaluator = new CoalitionEvaluator(data, settings, await modelCall(c, data), batchRows);
   const values: number[] = [];
   const se: number[] = [];
   const prediction: number[] = [];
@@ -110,13 +110,16 @@ describe('browser evaluation equals the kernel engine where both are exact', () 
     });
   }
 
-  it('gives the same values whatever the chunk size', async () => {
+  it('gives the same values whatever the chunk and batch sizes', async () => {
     const c = fixture.cases.early_random_all_rows;
     const settings = { ...c.settings, draws: 7, seed: 3 };
     const one = await evaluate(c, 1, settings);
     const all = await evaluate(c, fixture.nSamples, settings);
+    // batches of 3 rows: v(∅)'s 20 background rows and every job span several model calls
+    const small = await evaluate(c, 5, settings, 3);
     expect(one.values).toEqual(all.values);
     expect(one.se).toEqual(all.se);
+    expect(small.values).toEqual(all.values);
     expect(one.evaluator.modelRows).toBeGreaterThan(0);
   });
 
