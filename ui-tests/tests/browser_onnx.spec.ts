@@ -14,6 +14,7 @@ import {
   notebookOutputText,
   openNotebook,
   pythonJson,
+  runPython,
   runCell,
   saveScreenshot,
   waitForKernelIdle
@@ -153,6 +154,17 @@ test('a re-mask from the control shows the kernel score for that masking', async
   await expectShownScore(kernel.kernel_global);
   await expect(widget().locator('.intershap-heatmap g.annotation')).toHaveCount(4);
   await saveScreenshot(widget(), 'browser-onnx-widget.png'); // the README shows it
+});
+
+test('Cancel stops the page run, and Python hears of it', async () => {
+  await runPython(page, 'w.remask(masking="random", draws=1500, seed=9)');
+  const cancel = widget().locator('button.intershap-cancel');
+  await cancel.click({ timeout: 30_000 });
+  await expect(widget().locator('.intershap-progress')).toContainText('cancelled');
+  await expect
+    .poll(() => pythonJson<string>(page, 'print(json.dumps(w.progress[0]["state"]))'))
+    .toBe('cancelled');
+  await expect(widget().locator('.intershap-remask')).toHaveAttribute('data-running', 'false');
 });
 
 test('nothing leaves the Jupyter origin, and onnxruntime-web came from the extension', async () => {

@@ -83,6 +83,15 @@ export class BrowserEvaluation {
       settings: { ...settings }
     });
     this.post({ op: 'run', run: this.runNumber, settings, chunkSamples: this.chunkSamples });
+    if (this.sink.hasModel(this.modelId)) {
+      // Running at once (progress, Cancel), over the earlier tables until the first chunk
+      this.sink.receive(this.statusMessage('running', ''), []);
+      const progress = { done: 0, total: this.data.nSamples, samplesPerSecond: 0 };
+      this.sink.receive(
+        { kind: 'progress', modelId: this.modelId, ...progress, etaSeconds: null, modelRows: 0 },
+        []
+      );
+    }
     this.sink.notify();
   }
 
@@ -175,8 +184,8 @@ export class BrowserEvaluation {
       message: '',
       timing
     });
-    if (this.announced) {
-      this.sink.receive({ kind: 'status', modelId: this.modelId, state, message: '' }, []);
+    if (this.sink.hasModel(this.modelId)) {
+      this.sink.receive(this.statusMessage(state, ''), []);
     }
     this.sink.notify();
   }
@@ -195,8 +204,12 @@ export class BrowserEvaluation {
     if (!this.sink.hasModel(this.modelId)) {
       this.sink.receive(this.datasetMessage(), []); // nothing computed yet: the error shows alone
     }
-    this.sink.receive({ kind: 'status', modelId: this.modelId, state: 'error', message }, []);
+    this.sink.receive(this.statusMessage('error', message), []);
     this.sink.notify();
+  }
+
+  private statusMessage(state: string, message: string): Record<string, unknown> {
+    return { kind: 'status', modelId: this.modelId, state, message };
   }
 
   private datasetMessage(): Record<string, unknown> {
