@@ -61,6 +61,23 @@ def mlp_model(
     return model
 
 
+def unsupported_model() -> Any:
+    """A graph with an operator no onnxruntime build has: loading it must name the operator."""
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("FancyMix", ["features"], ["logits"], domain="ai.example")
+    graph = helper.make_graph(
+        [node],
+        "unsupported",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", 12])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", 2])],
+    )
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("ai.example", 1)]
+    model = helper.make_model(graph, opset_imports=opsets)
+    model.ir_version = 8
+    return model
+
+
 def _data(seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     rng = np.random.default_rng(seed)
 
@@ -136,6 +153,7 @@ def main() -> None:
     """Writes the models and the kernel's values."""
     OUT.mkdir(parents=True, exist_ok=True)
     data = cases()
+    (OUT / "unsupported.onnx").write_bytes(unsupported_model().SerializeToString())
     for file, model in data.pop("models").items():
         (OUT / file).write_bytes(model.SerializeToString())
     (OUT / "kernel_values.json").write_text(json.dumps(data, indent=1) + "\n")

@@ -177,3 +177,19 @@ describe('the browser draws (docs/SPEC.md §1)', () => {
     expect([...d.starts].every(s => s >= 0 && s < 10)).toBe(true);
   });
 });
+
+describe('loading a model onnxruntime-web cannot run (ort.ts)', () => {
+  it('names the operator it lacks', async () => {
+    const { loadModel } = await import('../../../../src/compute/evaluate/ort');
+    const bytes = readFileSync(new URL('unsupported.onnx', dir));
+    const inputs = {
+      fusion: 'early' as const,
+      inputNames: ['features'],
+      outputName: 'logits',
+      shapes: [[12]]
+    };
+    await expect(loadModel(bytes, inputs)).rejects.toThrow(
+      /onnxruntime-web could not load the model: .*FancyMix/
+    );
+  });
+});
