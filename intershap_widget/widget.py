@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from ipywidgets import DOMWidget
 from traitlets import Any as AnyTrait
-from traitlets import Int, List, TraitError, Unicode, validate
+from traitlets import TraitError, Unicode, validate
 
 from . import interop, progress, protocol, saved_state, selection
 from ._version import __version__
@@ -95,9 +95,14 @@ class InterSHAP(FigureExport, ModelComparison, BrowserModels, DOMWidget):
 
     #: The samples selected in the widget (a brush, a lasso, a cohort), as sample indices; an empty
     #: list means every sample. Set it from Python to select samples in the widget. The synced
-    #: state is a binary buffer of little-endian int32 indices (selection.selection_to_json).
-    selection = List(Int(), help="Selected sample indices; empty means all samples.").tag(
+    #: state is a binary buffer of little-endian int32 indices (selection.selection_to_json). A
+    #: brush is not echoed back (ipywidgets' echo_update): the page that sent it has it, and a
+    #: brush of 500,000 samples echoed is 2 MB more through the server and the page's main thread.
+    selection = selection.SelectionList(
+        help="Selected sample indices; empty means all samples."
+    ).tag(
         sync=True,
+        echo_update=False,
         to_json=selection.selection_to_json,
         from_json=selection.selection_from_json,
     )
@@ -126,14 +131,18 @@ class InterSHAP(FigureExport, ModelComparison, BrowserModels, DOMWidget):
         Raises:
             SelectionError: An index is not a sample's (a ValueError naming the first few).
         """
-        indices = [int(i) for i in proposal["value"]]
+        value = proposal["value"]
+        array = selection.int_array(value)
+        # A brush's 500,000 ints are converted by numpy, not one int() call each.
+        indices = array.tolist() if array is not None else [int(i) for i in value]
+        checked = indices if array is None else array  # the checks take either, alike
         runs = getattr(self, "_runs", None)
         if runs:
             try:
-                selection.check_selection(indices, next(iter(runs.values())).n_samples)
+                selection.check_selection(checked, next(iter(runs.values())).n_samples)
             except protocol.ProtocolError as error:
                 raise SelectionError(str(error)) from None
-        selection.warn_duplicates(indices)
+        selection.warn_duplicates(checked)
         return indices
 
     def __init__(

@@ -35,17 +35,158 @@ export interface Aggregate {
 
 /** Aggregates `per` over `subset` (all samples when undefined). An empty subset gives n = 0 and NaNs. */
 export function aggregate(per: PerSample, subset?: Subset): Aggregate {
+  return aggregateWithOrderSize(per, subset, false).aggregate;
+}
+
+/**
+ * The aggregate, and (when `withOrderSize`) the mean |Mass_k| per sample over the same samples
+ * (order k at k − 1; NaN for an empty subset), as the global view shows them side by side.
+ *
+ * A subset of indices takes one pass over them (selectedSums), reading each selected sample's
+ * rows once for every field; the numbers are those of a pass per field, to the last bit, since
+ * each sum adds the same numbers in the same order.
+ */
+export function aggregateWithOrderSize(
+  per: PerSample,
+  subset: Subset | undefined,
+  withOrderSize = true
+): { aggregate: Aggregate; orderMassAbs: Float64Array | null } {
   const indices = subset === undefined ? null : subsetIndices(subset, per.n);
   const count = indices === null ? per.n : indices.length;
   const { M } = per;
   const matrixSum = new Float64Array(M * M);
   const shapleySum = new Float64Array(M);
   const orderSum = new Float64Array(M);
-  addRows(matrixSum, per.matrices, indices, count);
-  addRows(shapleySum, per.shapley, indices, count);
-  addRows(orderSum, per.orderMass, indices, count);
-  const { sum: localSum, count: localCount } = sumDefinedLocals(per.local, indices, count);
-  return finishAggregate(M, count, matrixSum, shapleySum, orderSum, localSum, localCount);
+  const orderAbsSum = withOrderSize ? new Float64Array(M) : null;
+  let locals: { sum: number; count: number };
+  if (indices === null) {
+    addRows(matrixSum, per.matrices, null, count);
+    addRows(shapleySum, per.shapley, null, count);
+    addRows(orderSum, per.orderMass, null, count);
+    if (orderAbsSum) {
+      addAbsoluteRows(orderAbsSum, per.orderMass, null, count);
+    }
+    locals = sumDefinedLocals(per.local, null, count);
+  } else {
+    locals = selectedSums(per, indices, matrixSum, shapleySum, orderSum, orderAbsSum);
+  }
+  return {
+    aggregate: finishAggregate(M, count, matrixSum, shapleySum, orderSum, locals.sum, locals.count),
+    orderMassAbs: orderAbsSum && orderAbsSum.map(total => (count === 0 ? NaN : total / count))
+  };
+}
+
+/**
+ * sum[k] += |rows[row_r · width + k]| over the first `count` selected rows (row_r = r when
+ * `selected` is null), one row after another.
+ */
+export function addAbsoluteRows(
+  sum: Float64Array,
+  rows: Float64Array,
+  selected: ArrayLike<number> | null,
+  count: number
+): void {
+  const width = sum.length;
+  for (let r = 0; r < count; r++) {
+    const offset = (selected === null ? r : selected[r]) * width;
+    for (let k = 0; k < width; k++) {
+      sum[k] += Math.abs(rows[offset + k]);
+    }
+  }
+}
+
+/**
+ * Every sum of an aggregate over the listed samples in one pass over the indices: what addRows
+ * (matrices, Shapley values, order masses: four rows per step), addAbsoluteRows (|order masses|)
+ * and sumDefinedLocals give, with every addition in the same order, so the sums are theirs to the
+ * last bit. One pass reads each sample's rows while they are in cache, instead of one pass per
+ * field (at 500,000 selected samples of M = 4: about 27 ms instead of 45 ms in Node).
+ */
+function selectedSums(
+  per: PerSample,
+  indices: ArrayLike<number>,
+  matrixSum: Float64Array,
+  shapleySum: Float64Array,
+  orderSum: Float64Array,
+  orderAbsSum: Float64Array | null
+): { sum: number; count: number } {
+  const { M, matrices, shapley, orderMass, local } = per;
+  const MM = M * M;
+  const count = indices.length;
+  let localSum = 0;
+  let localCount = 0;
+  let r = 0;
+  for (; r + 4 <= count; r += 4) {
+    const i0 = indices[r];
+    const i1 = indices[r + 1];
+    const i2 = indices[r + 2];
+    const i3 = indices[r + 3];
+    let o0 = i0 * MM;
+    let o1 = i1 * MM;
+    let o2 = i2 * MM;
+    let o3 = i3 * MM;
+    for (let j = 0; j < MM; j++) {
+      matrixSum[j] += matrices[o0 + j] + matrices[o1 + j] + (matrices[o2 + j] + matrices[o3 + j]);
+    }
+    o0 = i0 * M;
+    o1 = i1 * M;
+    o2 = i2 * M;
+    o3 = i3 * M;
+    for (let j = 0; j < M; j++) {
+      shapleySum[j] += shapley[o0 + j] + shapley[o1 + j] + (shapley[o2 + j] + shapley[o3 + j]);
+      const m0 = orderMass[o0 + j];
+      const m1 = orderMass[o1 + j];
+      const m2 = orderMass[o2 + j];
+      const m3 = orderMass[o3 + j];
+      orderSum[j] += m0 + m1 + (m2 + m3);
+      if (orderAbsSum !== null) {
+        // One row after another, as addAbsoluteRows adds them.
+        orderAbsSum[j] = orderAbsSum[j] + Math.abs(m0) + Math.abs(m1) + Math.abs(m2) + Math.abs(m3);
+      }
+    }
+    // NaN marks an undefined local score; it is left out of the mean and counted instead.
+    const l0 = local[i0];
+    const l1 = local[i1];
+    const l2 = local[i2];
+    const l3 = local[i3];
+    if (l0 === l0) {
+      localSum += l0;
+      localCount++;
+    }
+    if (l1 === l1) {
+      localSum += l1;
+      localCount++;
+    }
+    if (l2 === l2) {
+      localSum += l2;
+      localCount++;
+    }
+    if (l3 === l3) {
+      localSum += l3;
+      localCount++;
+    }
+  }
+  for (; r < count; r++) {
+    const i = indices[r];
+    const om = i * MM;
+    for (let j = 0; j < MM; j++) {
+      matrixSum[j] += matrices[om + j];
+    }
+    const o = i * M;
+    for (let j = 0; j < M; j++) {
+      shapleySum[j] += shapley[o + j];
+      orderSum[j] += orderMass[o + j];
+      if (orderAbsSum !== null) {
+        orderAbsSum[j] += Math.abs(orderMass[o + j]);
+      }
+    }
+    const l = local[i];
+    if (l === l) {
+      localSum += l;
+      localCount++;
+    }
+  }
+  return { sum: localSum, count: localCount };
 }
 
 /** The sum and number of the defined local scores among the first `count` selected samples. */

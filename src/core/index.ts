@@ -7,7 +7,7 @@ export { allocatePerSample } from './perSample';
 export type { PerSample } from './perSample';
 export { allocateTables, usesSimd } from './tables';
 export type { Tables } from './tables';
-export { aggregate, matrixShares } from './aggregate';
+export { aggregate, aggregateWithOrderSize, matrixShares } from './aggregate';
 export { aggregateOfSums, allocateSums, meanAbsoluteOrderMass } from './sums';
 export type { Aggregate, Subset } from './aggregate';
 export { bootstrapGlobal, quantile } from './bootstrap';

@@ -480,14 +480,12 @@ export function nullIfNaN(x: number): number | null {
 
 const SELECTION = 'selection: expected a binary buffer of int32 sample indices';
 
-/** Encodes sample indices as the selection state travels: an exactly-sized little-endian buffer. */
+/**
+ * Encodes sample indices as the selection state travels: an exactly-sized little-endian buffer
+ * (the page's own byte order, as copyFloat64 assumes: every browser JupyterLab runs in).
+ */
 export function selectionToBuffer(indices: ArrayLike<number>): ArrayBuffer {
-  const out = new ArrayBuffer(indices.length * 4);
-  const view = new DataView(out);
-  for (let r = 0; r < indices.length; r++) {
-    view.setInt32(4 * r, indices[r], true);
-  }
-  return out;
+  return (indices instanceof Int32Array ? indices.slice() : Int32Array.from(indices)).buffer;
 }
 
 function typedName(value: ArrayBufferView): string | null {
@@ -509,6 +507,17 @@ function typedName(value: ArrayBufferView): string | null {
   return names.find(([type]) => value instanceof type)?.[1] ?? value.constructor.name;
 }
 
+/** Whether every index lies in [0, n): one loop, no array made, for a brush's 500,000. */
+function allWithin(indices: Int32Array, n: number): boolean {
+  for (let r = 0; r < indices.length; r++) {
+    const i = indices[r];
+    if (i < 0 || i >= n) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /**
  * Decodes the selection state (as the kernel sends it: a DataView of int32 bytes) into sample
  * indices, in the order they came: neither sorted nor de-duplicated. With `nSamples`, every index
@@ -527,22 +536,18 @@ export function decodeSelection(state: unknown, nSamples?: number): Int32Array {
     if (bytes.byteLength % 4 !== 0) {
       throw new ProtocolError(`${SELECTION} (4 bytes each), got ${bytes.byteLength} bytes`);
     }
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // A byte copy, as copyFloat64 makes: the bytes need not be 4-byte aligned.
     indices = new Int32Array(bytes.byteLength / 4);
-    for (let r = 0; r < indices.length; r++) {
-      indices[r] = view.getInt32(4 * r, true);
-    }
+    new Uint8Array(indices.buffer).set(bytes);
   } else {
     throw new ProtocolError(`${SELECTION}, got ${describe(state)}`);
   }
-  if (nSamples !== undefined) {
+  if (nSamples !== undefined && !allWithin(indices, nSamples)) {
     const bad = indices.filter(i => i < 0 || i >= nSamples);
-    if (bad.length > 0) {
-      throw new ProtocolError(
-        `selection: expected sample indices from 0 to ${nSamples - 1}, got [${Array.from(bad.slice(0, 5)).join(', ')}]` +
-          (bad.length > 5 ? ' ...' : '')
-      );
-    }
+    throw new ProtocolError(
+      `selection: expected sample indices from 0 to ${nSamples - 1}, got [${Array.from(bad.slice(0, 5)).join(', ')}]` +
+        (bad.length > 5 ? ' ...' : '')
+    );
   }
   return indices;
 }

@@ -239,7 +239,9 @@ def test_selection_from_python_keeps_order_and_reports_duplicates() -> None:
         )
     ]
     assert record[0].filename == __file__  # points at the line that set it
-    with pytest.warns(UserWarning, match=r"samples 1, 0 listed more than once; .*\(2 distinct of 5\)"):
+    with pytest.warns(
+        UserWarning, match=r"samples 1, 0 listed more than once; .*\(2 distinct of 5\)"
+    ):
         w.selection = [0, 1, 1, 0, 0]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -262,10 +264,11 @@ def test_a_selection_from_the_browser_updates_python() -> None:
     )
     assert w.selection == [1, 2, 5]
     assert seen == [[1, 2, 5]]
-    # The kernel echoes the browser's bytes and sends no second update of its own.
+    # The kernel sends no update of its own, and no echo of the browser's 2 MB per brush either
+    # (echo_update=False): the page that brushed has the selection already.
     assert wire.selection_updates() == []
     echo = [msg for msg, _ in wire.sent if msg["method"] == "echo_update"]
-    assert len(echo) <= 1
+    assert echo == []
     w.set_state({"selection": memoryview(b"")})
     assert w.selection == []
     assert seen == [[1, 2, 5], []]
@@ -315,6 +318,90 @@ def test_a_selection_set_in_python_is_checked_against_the_samples() -> None:
     with pytest.raises(ValueError, match=r"got \[10, 11, 12, 13, 14\] \.\.\."):
         w.selection = many
     assert w.selection == []
+
+
+def test_the_selection_trait_accepts_and_refuses_what_list_of_int_does() -> None:
+    from traitlets import HasTraits, Int, List, TraitError
+
+    class Plain(HasTraits):
+        value = List(Int())
+
+    class Fast(HasTraits):
+        value = selection.SelectionList()
+
+    for value in ([], [3, 1, 3], [True, 2], list(range(1000)), (4, 5), [2**70]):
+        plain, fast = Plain(), Fast()
+        plain.value = value
+        fast.value = value
+        assert fast.value == plain.value and type(fast.value) is list
+        assert fast.value is not value  # a copy, as List(Int()) makes
+    # Whatever List(Int()) makes of other values (refused, or for numpy ints kept), the trait
+    # makes too, with the same message (naming its own class).
+    for other in ([1, 2.0], [1, None], [np.int64(3)], ["1"], 5, np.arange(3)):
+        outcomes = []
+        for owner in (Plain(), Fast()):
+            try:
+                owner.value = other
+                outcomes.append(("kept", owner.value))
+            except TraitError as error:
+                message = str(error).replace("Plain", "Fast").replace("a List", "a SelectionList")
+                outcomes.append(("refused", message))
+        assert outcomes[0] == outcomes[1]
+
+
+def test_a_brush_of_500000_samples_is_not_checked_one_int_at_a_time(monkeypatch: Any) -> None:
+    from traitlets import Int
+
+    n = 1_000_000
+    w = InterSHAP(values=np.zeros((n, 4)), names=["a", "b"])
+    Wire(w)
+    calls = {"int": 0}
+    validate = Int.validate
+
+    def counted(self: Any, obj: Any, value: Any) -> Any:
+        calls["int"] += 1
+        return validate(self, obj, value)
+
+    monkeypatch.setattr(Int, "validate", counted)
+    brush = np.arange(0, n, 2, dtype="<i4")
+    w._handle_msg(
+        {
+            "content": {"data": {"method": "update", "state": {}, "buffer_paths": [["selection"]]}},
+            "buffers": [memoryview(brush.tobytes())],
+        }
+    )
+    assert len(w.selection) == brush.size and w.selection[:3] == [0, 2, 4]
+    assert type(w.selection[0]) is int
+    assert calls["int"] == 0
+    # Out of range or repeated in a large selection: the same errors and warnings as a small one.
+    with pytest.raises(ValueError, match=r"from 0 to 999999, got \[1000000\]"):
+        w.selection = [*range(10_000), n]
+    with pytest.warns(UserWarning, match=r"samples 7, 3 listed more than once; .*\(10000 distinct"):
+        w.selection = [*range(10_000), 7, 3]
+
+
+@pytest.mark.parametrize(
+    "indices",
+    [[], [0, 5, 2], [5, 5], list(range(20)), [-1, 3], [2**31, 1], [True, 3], [1.5, 2]],
+)
+def test_the_selection_checks_give_the_same_answers_for_arrays_and_lists(indices: list) -> None:
+    def outcome(check: Any, value: Any) -> Any:
+        try:
+            return ("ok", check(value))
+        except protocol.ProtocolError as error:
+            return ("refused", str(error))
+
+    array = np.asarray(indices) if indices else np.zeros(0, dtype=np.int32)
+    # The numpy fast paths answer as the plain loops: the same duplicates, the same errors.
+    assert selection.duplicates(array) == selection.duplicates(indices)
+    assert outcome(lambda v: selection.check_selection(v, 6), array) == outcome(
+        lambda v: selection.check_selection(v, 6), [int(i) for i in indices]
+    )
+    encoded = outcome(lambda v: bytes(selection.selection_buffer(v)), indices)
+    if all(isinstance(i, int) and -(2**31) <= i < 2**31 for i in indices):
+        assert encoded == ("ok", int32_bytes(indices))
+    elif any(isinstance(i, int) and not -(2**31) <= i < 2**31 for i in indices):
+        assert encoded[0] == "refused" and "expected int32 sample indices" in encoded[1]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -142,6 +142,21 @@ describe('the selection buffer', () => {
     expect(Array.from(new Int32Array(encoded))).toEqual([1, 2]);
   });
 
+  it('decodes bytes at any offset, as a websocket frame holds them, and checks every index', () => {
+    const indices = Int32Array.from({ length: 1000 }, (_, i) => 3 * i - (i === 500 ? 7 : 0));
+    const frame = new Uint8Array(3 + indices.byteLength);
+    frame.set(new Uint8Array(indices.buffer), 3);
+    const view = new DataView(frame.buffer, 3, indices.byteLength);
+    expect(Array.from(decodeSelection(view, 2998))).toEqual(Array.from(indices));
+    expect(() => decodeSelection(view, 2997)).toThrow(
+      'selection: expected sample indices from 0 to 2996, got [2997]'
+    );
+    const negative = indices.slice();
+    negative[7] = -1;
+    expect(() => decodeSelection(negative, 3000)).toThrow('got [-1]');
+    expect(Array.from(new Int32Array(selectionToBuffer([1, 2.7, -3])))).toEqual([1, 2, -3]);
+  });
+
   it('does not share memory with the state it decoded', () => {
     const sent = new Int32Array([3, 4]);
     const decoded = decodeSelection(sent, 5);

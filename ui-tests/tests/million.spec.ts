@@ -40,9 +40,11 @@ interface Measure {
 
 // On the 2-core CI machine: about a minute for the whole file (measured), a generous limit here.
 // One retry: on this 2-core VM the page, the worker, the kernel and the server share the cores,
-// and a one-off pause (a major GC of the streamed buffers, the kernel's turn) has pushed a single
-// task past 200 ms in about one run of three, while the others stay near 100 ms. A run that is
-// over twice still fails.
+// and with other work on them a single task has gone past 200 ms now and then, while the others
+// stay near 100 ms. A run that is over twice still fails. What a brush made the kernel and the
+// server do on those cores is smaller now (Python checks w.selection with numpy and does not echo
+// it; a brush above 100,000 samples is sent once the worker has aggregated it), and the twin's
+// check of the selection runs after the measured window.
 test.describe.configure({ mode: 'serial', timeout: 300_000, retries: 1 });
 
 let page: Page;
@@ -202,6 +204,14 @@ test('a brush in the scatter re-aggregates a million samples in the worker (benc
   await expect(size).toHaveAttribute('data-count', /^[1-9]\d*$/);
   const count = Number(await size.getAttribute('data-count'));
   expect(count).toBeLessThan(N);
+  // The selection's numbers are on screen; then the brush's redraws, Python's w.selection taking
+  // the 512,000 indices (and echoing them) and the interval's first slices happen in this window.
+  await expect(score).toHaveAttribute('data-n', String(count));
+  await page.waitForTimeout(1500);
+  const { tasks, measures } = await recorded();
+  // Checked after the window: the twin's aggregate over the selection (0.1–0.7 s of the kernel's
+  // CPU on this 2-core VM) is the test's own work, not the brush's, and inside the window it
+  // competed with the page for the cores.
   // Python's w.selection follows the brush, and the twin over it gives the shown score.
   await expect
     .poll(async () => pythonJson<number>(page, 'print(len(w.selection))'), {
@@ -211,8 +221,6 @@ test('a brush in the scatter re-aggregates a million samples in the worker (benc
   const twin = await pythonJson<TwinNumbers>(page, 'print(json.dumps(twin_numbers(w.selection)))');
   expect(twin.n).toBe(count);
   await expect.poll(async () => shownNumber(score)).toBeCloseTo(twin.global_intershap, DECIMALS);
-  await page.waitForTimeout(1000);
-  const { tasks, measures } = await recorded();
 
   // Every worker reply but the intervals (slices in the background, dropped by the next brush).
   const replies = measures.filter(

@@ -110,6 +110,11 @@ export const BOOTSTRAP = { reps: 1000, seed: 0, level: 0.95 };
 /** How many samples whose local score moves most a comparison lists. */
 export const COMPARE_MOVERS = 10;
 
+/** Above this many samples, a selection is told once the worker aggregated it (onSelectionChange). */
+export const SELECTION_SYNC_DEFER_ABOVE = 100_000;
+/** At the latest this long after such a selection change, onSelectionChange is called. */
+export const SELECTION_SYNC_DELAY_MS = 250;
+
 const LABEL_GROUPING = 'label';
 const PREDICTED_GROUPING = 'predictedClass';
 
@@ -128,7 +133,17 @@ export class Session {
   selection: Int32Array | null = null;
   /** Increases on every selection change. */
   selectionVersion = 0;
-  /** Called when the selection changes, e.g. to send it to the kernel. */
+  /**
+   * Called when the selection changes, e.g. to send it to the kernel. A selection of more than
+   * SELECTION_SYNC_DEFER_ABOVE samples is told once the worker has re-aggregated every model over
+   * it, or SELECTION_SYNC_DELAY_MS after the change at the latest (while chunks queued before it
+   * are still being stored), and only if it is still the selection then; a smaller one at once.
+   * Why: a brush of 500,000 samples is 2 MB that the page serialises, the Jupyter server relays
+   * and the kernel checks, on the same cores as the worker; sent at the moment of the brush, that
+   * work slows the worker's aggregate of the very same selection (docs/ARCHITECTURE.md, "The wire
+   * schema", has the figures). The price: Python code run within those few milliseconds of such a
+   * brush still reads the selection before it.
+   */
   onSelectionChange: ((selection: Int32Array | null, origin: SelectionOrigin) => void) | null =
     null;
   private listeners = new Set<Listener>();
@@ -402,10 +417,13 @@ export class Session {
     }
     this.selection = next;
     this.selectionVersion++;
-    this.onSelectionChange?.(next, origin);
     const version = this.selectionVersion;
-    for (const [modelId, model] of this.models) {
-      void this.enqueue(async () => {
+    const deferred = next !== null && next.length > SELECTION_SYNC_DEFER_ABOVE;
+    if (!deferred) {
+      this.onSelectionChange?.(next, origin);
+    }
+    const aggregated = [...this.models].map(([modelId, model]) =>
+      this.enqueue(async () => {
         if (version !== this.selectionVersion || model.received === 0) {
           return;
         }
@@ -415,9 +433,21 @@ export class Session {
         if (next && this.isFinished(model)) {
           void this.fillInterval(modelId, 'selection').catch(error => this.reportError(error));
         }
-      });
-    }
+      })
+    );
     this.notify();
+    if (!deferred) {
+      return;
+    }
+    let told = false;
+    const tell = () => {
+      if (!told && version === this.selectionVersion) {
+        this.onSelectionChange?.(next, origin);
+      }
+      told = true;
+    };
+    void Promise.all(aggregated).then(tell);
+    setTimeout(tell, SELECTION_SYNC_DELAY_MS);
   }
 
   /**
@@ -604,6 +634,7 @@ function sameSelection(a: Int32Array | null, b: Int32Array | null): boolean {
  */
 export function normalizeSelection(indices: ArrayLike<number>, nSamples: number): Int32Array {
   const out = new Int32Array(indices.length);
+  let increasing = true;
   for (let r = 0; r < indices.length; r++) {
     const i = indices[r];
     if (!Number.isInteger(i) || i < 0 || i >= nSamples) {
@@ -612,6 +643,11 @@ export function normalizeSelection(indices: ArrayLike<number>, nSamples: number)
       );
     }
     out[r] = i;
+    increasing &&= r === 0 || i > out[r - 1];
+  }
+  if (increasing) {
+    // Already sorted and distinct (a brush's selection, or range(...) from Python): no sort.
+    return out;
   }
   out.sort();
   let kept = 0;

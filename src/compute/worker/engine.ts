@@ -9,6 +9,7 @@
 import {
   aggregate,
   aggregateOfSums,
+  aggregateWithOrderSize,
   allocateSums,
   allocateTables,
   bootstrapGlobal,
@@ -23,6 +24,7 @@ import type { PairedBounds } from '../../core/compare';
 import type {
   AggregateResult,
   BootstrapSettings,
+  ColorBy,
   ComparisonResult,
   ComputeRequest,
   GroupingSpec,
@@ -37,19 +39,20 @@ import type {
   SampleDetail
 } from '../types';
 import { coalitionRows, waterfallSteps } from './local';
-import { rasterizePoints } from './raster';
+import { discReach, drawPlaced, placePoints } from './raster';
+import type { Placement } from './raster';
 import { nextTask } from './tasks';
 import {
   dataRanges,
   groupByCode,
+  histogramOfAll,
   isPlotted,
-  localHistogram,
   maskToIndices,
-  meanAbsoluteRows,
   nearestSample,
+  selectedHistogram,
   selectRegion
 } from './samples';
-import type { PointSet } from './samples';
+import type { Grouping, PointSet } from './samples';
 
 interface ModelTables {
   M: number;
@@ -64,6 +67,12 @@ interface ModelTables {
   predictedClass: Float64Array;
   received: Uint8Array;
   nReceived: number;
+  /**
+   * Counts the chunks stored: what the engine keeps derived from the per-sample arrays (the
+   * scatter's ranges and pixel placement, the histogram of all samples) is kept with the versions
+   * it was made from.
+   */
+  version: number;
   /**
    * Running sums over the received samples (core/sums.ts), so the whole-set aggregate refreshed
    * after every chunk costs O(M²). Null once a chunk re-sent samples already received: their old
@@ -92,13 +101,45 @@ function allocate(M: number, nSamples: number, maxMemoryBytes?: number): ModelTa
     predictedClass: new Float64Array(nSamples).fill(NaN),
     received: new Uint8Array(nSamples),
     nReceived: 0,
+    version: 0,
     sums: allocateSums(M),
     fallback
   };
 }
 
+/**
+ * What the scatter of one plane (a model's, or a pair's) keeps between draws, made from the
+ * samples as they were at `versions`: the ranges that fit them, the colourings asked for, and the
+ * pixel each sample lands on in the last image size and ranges drawn. A brush then redraws the
+ * image without a pass over the coordinates.
+ */
+interface PlaneCache {
+  versions: string;
+  ranges: { x: [number, number]; y: [number, number] } | null;
+  colourings: Map<ColorBy, Colouring>;
+  placement: { key: string; placement: Placement } | null;
+}
+
+/** The samples plotted, grouped by one colouring. */
+interface Colouring {
+  grouping: Grouping | null;
+  group: Int32Array | null;
+  counts: number[];
+  nPlotted: number;
+}
+
+/** The histogram of every received sample's local score, with the version it was counted at. */
+interface HistogramCache {
+  version: number;
+  bins: number;
+  all: Int32Array;
+  nUndefined: number;
+}
+
 export class ComputeEngine {
   private models = new Map<string, ModelTables>();
+  private planes = new Map<string, PlaneCache>();
+  private histograms = new Map<string, HistogramCache>();
   /** The running interval job per key; a newer request with the same key supersedes it. */
   private intervalJobs = new Map<string, object>();
 
@@ -109,6 +150,9 @@ export class ComputeEngine {
     switch (req.op) {
       case 'reset': {
         const tables = allocate(req.M, req.nSamples, this.maxMemoryBytes);
+        const previous = this.models.get(req.modelId);
+        // Continues the old tables' version, so nothing kept for them is taken for the new ones.
+        tables.version = previous ? previous.version + 1 : 0;
         this.models.set(req.modelId, tables);
         const kernel: KernelInfo = {
           kind: usesSimd(tables) ? 'simd' : 'javascript',
@@ -283,6 +327,8 @@ export class ComputeEngine {
         `chunk: expected at most ${t.nSamples - start} samples of ${width} values from sample ${start}, got ${values.length} values`
       );
     }
+    // Before anything is written: whatever is kept from the old numbers is then made again.
+    t.version++;
     const resent = t.received.subarray(start, start + count).some(r => r !== 0);
     if (resent) {
       // Decomposed from the message, and stored only once valid: a bad chunk must not overwrite
@@ -346,14 +392,15 @@ export class ComputeEngine {
     const t = this.tables(modelId);
     const effective = this.effectiveSubset(t, subset);
     const sums = subset === undefined ? t.sums : null;
-    const agg = sums ? aggregateOfSums(t.M, sums) : aggregate(t.per, effective);
+    // A selection: one pass over its samples for the aggregate and the mean |order mass|.
+    const { aggregate: agg, orderMassAbs } = sums
+      ? { aggregate: aggregateOfSums(t.M, sums), orderMassAbs: meanAbsoluteOrderMass(t.M, sums) }
+      : aggregateWithOrderSize(t.per, effective);
     const interval = bootstrap && agg.n > 1 ? bootstrapGlobal(t.per, effective, bootstrap) : null;
     return {
       ...agg,
       interval: interval ? { low: interval.low, high: interval.high } : null,
-      orderMassAbs: sums
-        ? meanAbsoluteOrderMass(t.M, sums)
-        : meanAbsoluteRows(t.per.orderMass, t.M, effective),
+      orderMassAbs: orderMassAbs!,
       received: t.nReceived
     };
   }
@@ -416,9 +463,21 @@ export class ComputeEngine {
     };
   }
 
+  /**
+   * The histogram of local scores, and of the selection's: the counts over all samples are kept
+   * until a chunk arrives, so a brush counts only the selected samples.
+   */
   private histogram(modelId: string, bins: number, selection: Int32Array | null): LocalHistogram {
     const t = this.tables(modelId);
-    return localHistogram(t.per.local, this.receivedMask(t), bins, selection);
+    const received = this.receivedMask(t);
+    const cached = this.histograms.get(modelId);
+    const kept =
+      cached && cached.version === t.version && cached.bins === bins
+        ? cached
+        : { version: t.version, bins, ...histogramOfAll(t.per.local, received, bins) };
+    this.histograms.set(modelId, kept);
+    const { edges, selected } = selectedHistogram(t.per.local, received, bins, selection);
+    return { edges, all: kept.all.slice(), selected, nUndefined: kept.nUndefined };
   }
 
   /** The per-sample codes behind a colouring or a grouping; null when the kernel sent none. */
@@ -427,24 +486,67 @@ export class ComputeEngine {
     return codes.some(Number.isFinite) ? codes : null;
   }
 
+  /**
+   * What this engine keeps for one scatter plane, made anew once a chunk changed its samples.
+   * Only one plane per model and pair is kept; a plane's ranges and colourings are a pass over its
+   * samples each, the placement one more per image size and ranges.
+   */
+  private plane(modelId: string, pairedWith: string | undefined): PlaneCache {
+    const t = this.tables(modelId);
+    const versions =
+      pairedWith === undefined ? `${t.version}` : `${t.version}|${this.tables(pairedWith).version}`;
+    const key = pairedWith === undefined ? modelId : `${modelId}\u0000${pairedWith}`;
+    let plane = this.planes.get(key);
+    if (!plane || plane.versions !== versions) {
+      plane = { versions, ranges: null, colourings: new Map(), placement: null };
+      this.planes.set(key, plane);
+    }
+    return plane;
+  }
+
+  /** The samples plotted and their groups under one colouring, counted once per plane version. */
+  private colouring(t: ModelTables, points: PointSet, plane: PlaneCache, colorBy: ColorBy) {
+    let colouring = plane.colourings.get(colorBy);
+    if (!colouring) {
+      const codes = colorBy === 'none' ? null : this.codes(t, colorBy);
+      const grouping = codes ? groupByCode(codes, points.received) : null;
+      const group = grouping ? groupIndex(grouping.members, t.nSamples) : null;
+      let nPlotted = 0;
+      const counts = grouping ? grouping.categories.map(() => 0) : [];
+      for (let i = 0; i < t.nSamples; i++) {
+        if (isPlotted(points, i)) {
+          nPlotted++;
+          if (group && group[i] >= 0) {
+            counts[group[i]]++;
+          }
+        }
+      }
+      colouring = { grouping, group, counts, nPlotted };
+      plane.colourings.set(colorBy, colouring);
+    }
+    return colouring;
+  }
+
   private raster(modelId: string, request: RasterRequest, pairedWith?: string): RasterResult {
     const t = this.tables(modelId);
     const points = this.pointSet(modelId, pairedWith);
-    const ranges = dataRanges(points);
-    const xRange = request.xRange ?? ranges.x;
-    const yRange = request.yRange ?? ranges.y;
-    const codes = request.colorBy === 'none' ? null : this.codes(t, request.colorBy);
-    const grouping = codes ? groupByCode(codes, points.received) : null;
-    const group = grouping ? groupIndex(grouping.members, t.nSamples) : null;
+    const plane = this.plane(modelId, pairedWith);
+    plane.ranges ??= dataRanges(points);
+    // Copies: the result goes to the views, the kept ranges stay here.
+    const xRange = request.xRange ?? [plane.ranges.x[0], plane.ranges.x[1]];
+    const yRange = request.yRange ?? [plane.ranges.y[0], plane.ranges.y[1]];
+    const { grouping, group, counts, nPlotted } = this.colouring(t, points, plane, request.colorBy);
     const palette = grouping
       ? grouping.categories.map((_, k) => request.palette[k % request.palette.length])
       : [];
     const highlight = request.highlight ? indicesToMask(request.highlight, t.nSamples) : null;
-    const pixels = rasterizePoints(points, {
-      width: request.width,
-      height: request.height,
-      xRange,
-      yRange,
+    const { width, height } = request;
+    const placementKey = [width, height, ...xRange, ...yRange, discReach(request.radius)].join(',');
+    if (plane.placement?.key !== placementKey) {
+      const placement = placePoints(points, width, height, xRange, yRange, request.radius);
+      plane.placement = { key: placementKey, placement };
+    }
+    const pixels = drawPlaced(plane.placement.placement, {
       radius: request.radius,
       group,
       colors: palette,
@@ -452,25 +554,15 @@ export class ComputeEngine {
       highlight,
       fadedAlpha: request.fadedAlpha
     });
-    let nPlotted = 0;
-    const counts = grouping ? grouping.categories.map(() => 0) : [];
-    for (let i = 0; i < t.nSamples; i++) {
-      if (isPlotted(points, i)) {
-        nPlotted++;
-        if (group && group[i] >= 0) {
-          counts[group[i]]++;
-        }
-      }
-    }
     return {
-      width: request.width,
-      height: request.height,
+      width,
+      height,
       pixels,
       xRange,
       yRange,
       colorBy: grouping ? request.colorBy : 'none',
-      categories: grouping ? grouping.categories : [],
-      counts,
+      categories: grouping ? grouping.categories.slice() : [],
+      counts: counts.slice(),
       nPlotted,
       nUnplotted: t.nReceived - nPlotted,
       points:

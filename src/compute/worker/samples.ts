@@ -71,6 +71,9 @@ function niceStep(size: number): number {
 
 /** The plotted samples inside `region`, in increasing index order. */
 export function selectRegion(points: PointSet, region: Region): Int32Array {
+  if (region.kind === 'box') {
+    return selectBox(points, ordered(region.x), ordered(region.y));
+  }
   const inside = regionTest(region);
   const n = points.x.length;
   const hits = new Int32Array(n);
@@ -79,6 +82,34 @@ export function selectRegion(points: PointSet, region: Region): Int32Array {
     if (isPlotted(points, i) && inside(points.x[i], points.y[i])) {
       hits[count++] = i;
     }
+  }
+  return hits.slice(0, count);
+}
+
+/**
+ * A box's samples, as selectRegion's general loop finds them, without a branch per sample: a box
+ * over shuffled samples takes about every other one, and a branch on that would be mispredicted
+ * half the time. `v - v === 0` holds exactly for a finite v (NaN and ±Infinity give NaN).
+ */
+function selectBox(points: PointSet, [x0, x1]: [number, number], [y0, y1]: [number, number]) {
+  const { x, y, received } = points;
+  const n = x.length;
+  const hits = new Int32Array(n + 1);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const xi = x[i];
+    const yi = y[i];
+    const inside =
+      +(xi >= x0) &
+      +(xi <= x1) &
+      +(yi >= y0) &
+      +(yi <= y1) &
+      +(xi - xi === 0) &
+      +(yi - yi === 0) &
+      +(received === null || received[i] !== 0);
+    // Written every time, kept only when inside: the slot after the last hit is scratch.
+    hits[count] = i;
+    count += inside;
   }
   return hits.slice(0, count);
 }
@@ -120,16 +151,16 @@ export function insidePolygon(x: number, y: number, xs: number[], ys: number[]):
 
 /** The plotted sample nearest to the query in screen pixels, or -1 when none is within reach. */
 export function nearestSample(points: PointSet, query: NearestQuery): number {
+  const { x, y } = points;
   let best = -1;
   let bestDistance = query.radiusPx * query.radiusPx;
-  for (let i = 0; i < points.x.length; i++) {
-    if (!isPlotted(points, i)) {
-      continue;
-    }
-    const dx = (points.x[i] - query.x) / query.xPerPixel;
-    const dy = (points.y[i] - query.y) / query.yPerPixel;
+  for (let i = 0; i < x.length; i++) {
+    const dx = (x[i] - query.x) / query.xPerPixel;
+    const dy = (y[i] - query.y) / query.yPerPixel;
     const distance = dx * dx + dy * dy;
-    if (distance <= bestDistance) {
+    // Within reach is rare, so it is tested first: NaN coordinates never are, and whether the
+    // sample is plotted is asked only of the few that are.
+    if (distance <= bestDistance && isPlotted(points, i)) {
       best = i;
       bestDistance = distance;
     }
@@ -143,13 +174,18 @@ export function localHistogram(
   bins: number,
   selection: Int32Array | null
 ): LocalHistogram {
-  if (!Number.isInteger(bins) || bins < 1) {
-    throw new RangeError(`bins: expected a positive integer, got ${bins}`);
-  }
-  const edges = new Float64Array(bins + 1);
-  for (let b = 0; b <= bins; b++) {
-    edges[b] = b / bins;
-  }
+  const { all, nUndefined } = histogramOfAll(local, received, bins);
+  const { edges, selected } = selectedHistogram(local, received, bins, selection);
+  return { edges, all, selected, nUndefined };
+}
+
+/** The counts of every received sample per bin of local score, and of undefined scores. */
+export function histogramOfAll(
+  local: Float64Array,
+  received: Uint8Array | null,
+  bins: number
+): { all: Int32Array; nUndefined: number } {
+  checkBins(bins);
   const all = new Int32Array(bins);
   let nUndefined = 0;
   for (let i = 0; i < local.length; i++) {
@@ -163,6 +199,21 @@ export function localHistogram(
       all[bin]++;
     }
   }
+  return { all, nUndefined };
+}
+
+/** The bins' edges, and the counts of the selected received samples per bin (null: none). */
+export function selectedHistogram(
+  local: Float64Array,
+  received: Uint8Array | null,
+  bins: number,
+  selection: Int32Array | null
+): { edges: Float64Array; selected: Int32Array | null } {
+  checkBins(bins);
+  const edges = new Float64Array(bins + 1);
+  for (let b = 0; b <= bins; b++) {
+    edges[b] = b / bins;
+  }
   let selected: Int32Array | null = null;
   if (selection !== null) {
     selected = new Int32Array(bins);
@@ -174,7 +225,13 @@ export function localHistogram(
       }
     }
   }
-  return { edges, all, selected, nUndefined };
+  return { edges, selected };
+}
+
+function checkBins(bins: number): void {
+  if (!Number.isInteger(bins) || bins < 1) {
+    throw new RangeError(`bins: expected a positive integer, got ${bins}`);
+  }
 }
 
 /** The bin of a local score; the last bin includes 1. -1 for an undefined score. */

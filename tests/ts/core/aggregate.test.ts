@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate, bootstrapGlobal, decomposeAll, mulberry32 } from '../../../src/core';
+import {
+  aggregate,
+  aggregateWithOrderSize,
+  bootstrapGlobal,
+  decomposeAll,
+  mulberry32
+} from '../../../src/core';
+import type { PerSample } from '../../../src/core';
+import { addRows, finishAggregate, sumDefinedLocals } from '../../../src/core/aggregate';
+import { meanAbsoluteRows } from '../../../src/compute/worker/samples';
 import { expectAllClose, randomTables } from './helpers';
 
 const M = 4;
@@ -131,5 +140,94 @@ describe('bootstrapGlobal', () => {
     const empty = bootstrapGlobal(per, [], { reps: 10 });
     expect(empty.low).toBeNaN();
     expect(empty.estimate).toBeNaN();
+  });
+});
+
+describe('aggregateWithOrderSize: one pass over a subset, the numbers of a pass per field', () => {
+  /** The aggregate as it was computed before the fused pass: addRows per field, then the rest. */
+  function passPerField(per: PerSample, indices: ArrayLike<number> | null) {
+    const count = indices === null ? per.n : indices.length;
+    const matrixSum = new Float64Array(per.M * per.M);
+    const shapleySum = new Float64Array(per.M);
+    const orderSum = new Float64Array(per.M);
+    addRows(matrixSum, per.matrices, indices, count);
+    addRows(shapleySum, per.shapley, indices, count);
+    addRows(orderSum, per.orderMass, indices, count);
+    const locals = sumDefinedLocals(per.local, indices, count);
+    return {
+      aggregate: finishAggregate(
+        per.M,
+        count,
+        matrixSum,
+        shapleySum,
+        orderSum,
+        locals.sum,
+        locals.count
+      ),
+      orderMassAbs: meanAbsoluteRows(per.orderMass, per.M, indices ?? undefined)
+    };
+  }
+
+  /** Equal to the last bit: NaN to NaN, and 0 and −0 told apart. */
+  function expectSameBits(actual: unknown, expected: unknown): void {
+    const bits = (value: unknown): unknown =>
+      value instanceof Float64Array
+        ? Array.from(value, v => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v))
+        : typeof value === 'number' && (Number.isNaN(value) || Object.is(value, -0))
+          ? String(value === 0 ? '-0' : value)
+          : value;
+    const fields = (record: object) =>
+      Object.fromEntries(Object.entries(record).map(([key, value]) => [key, bits(value)]));
+    expect(fields(actual as object)).toEqual(fields(expected as object));
+  }
+
+  for (const m of [2, 3, 4, 5]) {
+    it(`M = ${m}: subsets sorted, shuffled, with repeats, of every length mod 4`, () => {
+      const n = 203;
+      const random = mulberry32(40 + m);
+      const tables = randomTables(n, m, 77 + m);
+      // Samples whose value table is constant have an undefined local score (NaN).
+      for (const a of [4, 50, 51, 52, 199]) {
+        tables.fill(0.25, a * 2 ** m, (a + 1) * 2 ** m);
+      }
+      const subjects = decomposeAll(tables, m);
+      expect(Number.isNaN(subjects.local[50])).toBe(true);
+      const subsets: ArrayLike<number>[] = [
+        Int32Array.from({ length: n }, (_, i) => i),
+        Int32Array.from({ length: 120 }, (_, i) => (i * 5) % n).sort(),
+        Int32Array.from({ length: 97 }, () => Math.floor(random() * n)),
+        Uint32Array.from([50, 51, 52]),
+        [3, 3, 3, 3, 3, 7],
+        new Int32Array(0)
+      ];
+      for (let length = 1; length <= 9; length++) {
+        subsets.push(Int32Array.from({ length }, () => Math.floor(random() * n)));
+      }
+      for (const subset of subsets) {
+        const expected = passPerField(subjects, subset);
+        const actual = aggregateWithOrderSize(subjects, subset as Int32Array);
+        expectSameBits(actual.aggregate, expected.aggregate);
+        expectSameBits({ size: actual.orderMassAbs }, { size: expected.orderMassAbs });
+        expectSameBits(aggregate(subjects, subset as Int32Array), expected.aggregate);
+      }
+      const whole = aggregateWithOrderSize(subjects, undefined);
+      const expected = passPerField(subjects, null);
+      expectSameBits(whole.aggregate, expected.aggregate);
+      expectSameBits({ size: whole.orderMassAbs }, { size: expected.orderMassAbs });
+      // A mask selects its set positions, as before.
+      const mask = Uint8Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));
+      const positions = Int32Array.from({ length: Math.ceil(n / 3) }, (_, r) => 3 * r);
+      expectSameBits(
+        aggregateWithOrderSize(subjects, mask).aggregate,
+        passPerField(subjects, positions).aggregate
+      );
+      expect(aggregateWithOrderSize(subjects, [0], false).orderMassAbs).toBeNull();
+    });
+  }
+
+  it('checks the subset as aggregate does', () => {
+    expect(() => aggregateWithOrderSize(per, [0, 40])).toThrow(
+      'subset: expected sample indices from 0 to 39, got 40 at position 1'
+    );
   });
 });

@@ -162,4 +162,35 @@ describe('BootstrapResampler above BOOTSTRAP_SAMPLE_LIMIT samples', () => {
       undefinedReps: oneShot.undefinedReps
     });
   });
+
+  it('sums its groups in slices too, before the first resample, with the same interval', () => {
+    // 210,000 samples in 20,000 groups: 11 per group, four draws of budget per sample read.
+    const subset = Int32Array.from({ length: n }, (_, i) => n - 1 - i);
+    const oneShot = bootstrapGlobal(per, subset, options);
+    const sliced = new BootstrapResampler(per, subset, options);
+    for (let slice = 0; slice < 20; slice++) {
+      expect(sliced.step(44 * 1000)).toBe(false); // 1,000 groups
+      expect(sliced.done).toBe(0);
+    }
+    // Every group summed: now two resamples of 20,000 groups per slice.
+    expect(sliced.step(44 * 1000)).toBe(false);
+    expect(sliced.done).toBe(2);
+    // A tiny budget still moves on: one group, then one resample per step.
+    const tiny = new BootstrapResampler(per, subset, options);
+    expect(tiny.step(1)).toBe(false);
+    while (!tiny.step(1)) {
+      // 19,999 more groups, then 300 resamples
+    }
+    for (const resampler of [sliced, tiny]) {
+      while (!resampler.step(123_457)) {
+        // the resamples
+      }
+      expect(resampler.result()).toEqual({
+        low: oneShot.low,
+        high: oneShot.high,
+        undefinedReps: oneShot.undefinedReps
+      });
+    }
+    expect(tiny.done).toBe(options.reps);
+  });
 });

@@ -4,7 +4,12 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { ComputeClient } from '../../../../src/compute/main/client';
-import { normalizeSelection, Session } from '../../../../src/compute/main/session';
+import {
+  normalizeSelection,
+  SELECTION_SYNC_DEFER_ABOVE,
+  SELECTION_SYNC_DELAY_MS,
+  Session
+} from '../../../../src/compute/main/session';
 import type { SelectionOrigin } from '../../../../src/compute/main/session';
 import { aggregate, bootstrapGlobal, decomposeAll } from '../../../../src/core';
 import { kernelSummary, modelLine } from '../../../../src/views/statusText';
@@ -107,6 +112,84 @@ describe('Session', () => {
     await until(() => model.selectionAggregate === null, 'the selection to clear');
     expect(changes[1]).toEqual([null, 'view']);
     expect(session.selection).toBeNull();
+  });
+
+  it('tells Python of a small selection at once', async () => {
+    const { session, done, changes } = streamedSession();
+    await until(() => done.length === 1, 'the model to finish');
+    session.setSelection(Int32Array.from([1, 2, 3]), 'view');
+    expect(changes).toEqual([[[1, 2, 3], 'view']]);
+  });
+
+  /** A session holding more samples than a selection is told at once about. */
+  function largeSession(): {
+    session: Session;
+    changes: Array<[number | null, SelectionOrigin]>;
+    n: number;
+  } {
+    const n = SELECTION_SYNC_DEFER_ABOVE + 1000;
+    const changes: Array<[number | null, SelectionOrigin]> = [];
+    const session = new Session(new ComputeClient(false), () => undefined);
+    session.onSelectionChange = (selection, origin) =>
+      changes.push([selection ? selection.length : null, origin]);
+    session.receive({
+      kind: 'dataset',
+      modelId: 'a',
+      label: 'model',
+      names: ['image', 'text'],
+      M,
+      nSamples: n,
+      target: 'output'
+    });
+    session.receive({ kind: 'chunk', modelId: 'a', start: 0, count: n, buffers: ['values'] }, [
+      randomTables(n, M, 4).buffer
+    ]);
+    return { session, changes, n };
+  }
+
+  it('tells Python of a large selection once the worker has its aggregate, never of a superseded one', async () => {
+    const { session, changes, n } = largeSession();
+    const model = session.models.get('a')!;
+    await until(() => model.received === n, 'the samples');
+    let aggregated = 0;
+    const request = session.compute.aggregate.bind(session.compute);
+    session.compute.aggregate = async (...args) => {
+      const result = await request(...args);
+      aggregated = args[1]?.length ?? 0;
+      return result;
+    };
+    const range = (count: number) => Int32Array.from({ length: count }, (_, i) => i);
+    session.setSelection(range(n - 10), 'view');
+    // A second brush before the first is aggregated: only the second reaches Python.
+    session.setSelection(range(n - 20), 'view');
+    expect(changes).toEqual([]);
+    await until(() => changes.length === 1, 'the selection sent');
+    expect(aggregated).toBe(n - 20);
+    expect(model.selectionAggregate!.n).toBe(n - 20);
+    expect(changes).toEqual([[n - 20, 'view']]);
+    await new Promise(resolve => setTimeout(resolve, SELECTION_SYNC_DELAY_MS + 50));
+    expect(changes).toEqual([[n - 20, 'view']]);
+    // Clearing it is told at once.
+    session.setSelection(null, 'view');
+    expect(changes).toEqual([
+      [n - 20, 'view'],
+      [null, 'view']
+    ]);
+  });
+
+  it('tells Python of a large selection after a short delay when the worker is busy', async () => {
+    const { session, changes, n } = largeSession();
+    await until(() => session.models.get('a')!.received === n, 'the samples');
+    // An aggregate that does not come back (a worker busy with queued chunks).
+    session.compute.aggregate = () => new Promise(() => undefined);
+    const started = performance.now();
+    session.setSelection(
+      Int32Array.from({ length: n - 1 }, (_, i) => i),
+      'view'
+    );
+    await until(() => changes.length === 1, 'the selection sent');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(SELECTION_SYNC_DELAY_MS - 5);
+    expect(changes).toEqual([[n - 1, 'view']]);
   });
 
   it('offers label and user cohorts, and aggregates each like core', async () => {
@@ -227,6 +310,22 @@ describe('Session after the kernel is lost', () => {
         'M = 11: the WebAssembly SIMD kernel serves up to 10 modalities',
       fallback: true
     });
+  });
+});
+
+describe('normalizeSelection', () => {
+  it('sorts and de-duplicates, and passes an increasing selection through as it is', () => {
+    expect(Array.from(normalizeSelection([9, 2, 3, 4, 2, 100, 7], 200))).toEqual([
+      2, 3, 4, 7, 9, 100
+    ]);
+    const brush = Int32Array.from({ length: 5000 }, (_, i) => 2 * i + (i % 2));
+    const normalized = normalizeSelection(brush, 10_000);
+    expect(normalized).toEqual(brush);
+    expect(normalized).not.toBe(brush);
+    expect(Array.from(normalizeSelection([1, 1], 5))).toEqual([1]);
+    expect(Array.from(normalizeSelection([], 5))).toEqual([]);
+    expect(() => normalizeSelection([0, 5], 5)).toThrow('got 5 at position 1');
+    expect(() => normalizeSelection([0.5], 5)).toThrow('got 0.5 at position 0');
   });
 });
 

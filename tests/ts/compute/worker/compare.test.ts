@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ComputeEngine } from '../../../../src/compute/worker/engine';
 import type { ComparisonResult, RasterResult } from '../../../../src/compute/types';
+import { rasterizePoints } from '../../../../src/compute/worker/raster';
 import { aggregate, decomposeAll } from '../../../../src/core';
 import { localDeltas, pairedBootstrap, pairedDelta } from '../../../../src/core/compare';
 import type { PairedBounds } from '../../../../src/core/compare';
@@ -191,6 +192,55 @@ describe('ComputeEngine: comparing models', () => {
         per.a.local[i] >= 0 && per.a.local[i] <= 0.5 && per.b.local[i] >= 0.5 && per.b.local[i] <= 1
     );
     expect(Array.from(selected)).toEqual(Array.from(inside));
+  });
+
+  it('draws the paired plane again once either model gets a chunk', () => {
+    // b has only its first 100 samples; the plane shows the samples both models have.
+    const engine = engineWith(N, 100);
+    const draw = () =>
+      engine.handle({
+        op: 'raster',
+        modelId: 'a',
+        pairedWith: 'b',
+        request: {
+          width: 40,
+          height: 30,
+          xRange: [0, 1],
+          yRange: [0, 1],
+          colorBy: 'none',
+          palette: [0],
+          fallbackColor: 0x123456,
+          radius: 1,
+          highlight: range(N).filter(i => i % 2 === 0),
+          fadedAlpha: 60
+        }
+      }) as RasterResult;
+    const expected = (bReceived: number) => {
+      const received = new Uint8Array(N).fill(1, 0, bReceived);
+      const highlight = Uint8Array.from({ length: N }, (_, i) => (i % 2 === 0 ? 1 : 0));
+      return rasterizePoints(
+        { x: per.a.local, y: per.b.local, received: bReceived === N ? null : received },
+        {
+          width: 40,
+          height: 30,
+          xRange: [0, 1],
+          yRange: [0, 1],
+          radius: 1,
+          group: null,
+          colors: [],
+          fallbackColor: 0x123456,
+          highlight,
+          fadedAlpha: 60
+        }
+      );
+    };
+    expect(draw().pixels).toEqual(expected(100));
+    engine.handle({ op: 'append', modelId: 'b', start: 100, values: tables.b.slice(100 * C) });
+    expect(draw().pixels).toEqual(expected(N));
+    expect(draw().nPlotted).toBe(
+      range(N).filter(i => Number.isFinite(per.a.local[i]) && Number.isFinite(per.b.local[i]))
+        .length
+    );
   });
 
   it('refuses a model with other modalities, naming both sizes', () => {

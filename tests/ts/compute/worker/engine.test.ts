@@ -4,8 +4,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ComputeEngine } from '../../../../src/compute/worker/engine';
-import type { AggregateResult, RasterResult, SampleDetail } from '../../../../src/compute/types';
-import { selectRegion } from '../../../../src/compute/worker/samples';
+import type {
+  AggregateResult,
+  LocalHistogram,
+  RasterResult,
+  SampleDetail
+} from '../../../../src/compute/types';
+import { rasterizePoints } from '../../../../src/compute/worker/raster';
+import {
+  dataRanges,
+  groupByCode,
+  localHistogram,
+  selectRegion
+} from '../../../../src/compute/worker/samples';
 import { aggregate, bootstrapGlobal, decomposeAll } from '../../../../src/core';
 import { expectAllClose, randomTables } from '../../core/helpers';
 
@@ -232,5 +243,91 @@ describe('ComputeEngine', () => {
     );
     expect(image.colorBy).toBe('label');
     expect(image.xRange[0]).toBeLessThan(Math.min(...defined.map(i => prediction[i])));
+  });
+
+  it('keeps the scatter’s placement and the histogram of all samples only until a chunk arrives', () => {
+    // The engine's image and histogram against the same functions over the samples received so
+    // far, made from scratch: brushes reuse what the engine keeps, a chunk or a re-sent one
+    // makes it again.
+    const engine = engineWith(150);
+    const request = (highlight: Int32Array | null, colorBy: 'label' | 'none' = 'label') => ({
+      width: 37,
+      height: 29,
+      xRange: null,
+      yRange: null,
+      colorBy,
+      palette: [0xff0000, 0x00ff00, 0x0000ff],
+      fallbackColor: 0x808080,
+      radius: 1.4,
+      highlight,
+      fadedAlpha: 60
+    });
+    const expectFresh = (received: number, local: Float64Array, x: Float64Array) => {
+      const mask = new Uint8Array(N).fill(1, 0, received);
+      const points = { x, y: local, received: received === N ? null : mask };
+      const selection = Int32Array.from(range(received).filter(i => i % 3 === 0));
+      for (const highlight of [null, selection, new Int32Array(0)]) {
+        for (const colorBy of ['label', 'none'] as const) {
+          const image = engine.handle({
+            op: 'raster',
+            modelId: 'm',
+            request: request(highlight, colorBy)
+          }) as RasterResult;
+          const grouping = colorBy === 'label' ? groupByCode(labels, points.received) : null;
+          const group = new Int32Array(N).fill(-1);
+          grouping?.members.forEach((members, k) => members.forEach(i => (group[i] = k)));
+          const ranges = dataRanges(points);
+          const highlighted = highlight && new Uint8Array(N);
+          highlight?.forEach(i => (highlighted![i] = 1));
+          expect(image.xRange).toEqual(ranges.x);
+          expect(image.pixels).toEqual(
+            rasterizePoints(points, {
+              ...request(null),
+              xRange: ranges.x,
+              yRange: ranges.y,
+              group: grouping ? group : null,
+              colors: grouping ? [0xff0000, 0x00ff00, 0x0000ff] : [],
+              highlight: highlighted
+            })
+          );
+          expect(image.nPlotted).toBe(
+            range(received).filter(i => Number.isFinite(local[i])).length
+          );
+        }
+        const hist = engine.handle({
+          op: 'histogram',
+          modelId: 'm',
+          bins: 10,
+          selection: highlight
+        }) as LocalHistogram;
+        expect(hist).toEqual(localHistogram(local, points.received, 10, highlight));
+      }
+    };
+    expectFresh(150, per.local, prediction);
+    engine.handle({
+      op: 'append',
+      modelId: 'm',
+      start: 150,
+      values: values.slice(150 * C),
+      label: labels.slice(150)
+    });
+    expectFresh(N, per.local, prediction);
+    // Samples 0 … 99 again, with other values: the kept placement must not survive it.
+    const resent = values.slice(0, 100 * C).map(v => 1 - v);
+    engine.handle({
+      op: 'append',
+      modelId: 'm',
+      start: 0,
+      values: resent,
+      label: labels.slice(0, 100)
+    });
+    const now = values.slice();
+    now.set(resent);
+    const nowPer = decomposeAll(now, M);
+    expectFresh(
+      N,
+      nowPer.local,
+      Float64Array.from({ length: N }, (_, i) => now[i * C + C - 1])
+    );
   });
 });

@@ -6,7 +6,9 @@ import {
   localHistogram,
   maskToIndices,
   meanAbsoluteRows,
+  histogramOfAll,
   nearestSample,
+  selectedHistogram,
   selectRegion
 } from '../../../../src/compute/worker/samples';
 import type { PointSet } from '../../../../src/compute/worker/samples';
@@ -51,6 +53,28 @@ describe('selectRegion', () => {
     const want = expected(points, (x, y) => x >= 0.2 && x <= 0.7 && y >= 0.1 && y <= 0.6);
     expect(Array.from(hits)).toEqual(want);
     expect(want.length).toBeGreaterThan(100);
+  });
+
+  it('selects a box with infinite coordinates or bounds as the plotted test says', () => {
+    const special: PointSet = {
+      x: new Float64Array([0.5, Infinity, -Infinity, NaN, 0.5, 0.2, 0.3, 1e308]),
+      y: new Float64Array([0.5, 0.5, 0.5, 0.5, Infinity, 0.2, -0, 0.5]),
+      received: null
+    };
+    for (const region of [
+      { x: [0, 1], y: [0, 1] },
+      { x: [-Infinity, Infinity], y: [-Infinity, Infinity] },
+      { x: [0.3, 0.3], y: [0, 0] },
+      { x: [Infinity, 0], y: [1, -1] }
+    ] as Array<{ x: [number, number]; y: [number, number] }>) {
+      const [x0, x1] = [Math.min(...region.x), Math.max(...region.x)];
+      const [y0, y1] = [Math.min(...region.y), Math.max(...region.y)];
+      for (const set of [special, points, randomPoints(1000, 3)]) {
+        expect(Array.from(selectRegion(set, { kind: 'box', ...region }))).toEqual(
+          expected(set, (x, y) => x >= x0 && x <= x1 && y >= y0 && y <= y1)
+        );
+      }
+    }
   });
 
   it('selects the samples inside a lasso (a triangle here)', () => {
@@ -100,6 +124,51 @@ describe('nearestSample', () => {
     expect(nearestSample(points, query)).toBe(1);
   });
 
+  it('finds what a scan of every plotted sample finds: the last of the nearest ones', () => {
+    const crowd = randomPoints(4000, 5, true);
+    // Ties: samples on the same spot; the later one wins, as in the scan.
+    crowd.x[100] = crowd.x[3000] = 0.5;
+    crowd.y[100] = crowd.y[3000] = 0.5;
+    crowd.received![100] = crowd.received![3000] = 1;
+    crowd.x[200] = Infinity;
+    const scan = (query: {
+      x: number;
+      y: number;
+      xPerPixel: number;
+      yPerPixel: number;
+      radiusPx: number;
+    }) => {
+      let best = -1;
+      let bestDistance = query.radiusPx * query.radiusPx;
+      for (let i = 0; i < crowd.x.length; i++) {
+        const plotted =
+          (crowd.received === null || crowd.received[i] !== 0) &&
+          Number.isFinite(crowd.x[i]) &&
+          Number.isFinite(crowd.y[i]);
+        if (!plotted) {
+          continue;
+        }
+        const dx = (crowd.x[i] - query.x) / query.xPerPixel;
+        const dy = (crowd.y[i] - query.y) / query.yPerPixel;
+        if (dx * dx + dy * dy <= bestDistance) {
+          best = i;
+          bestDistance = dx * dx + dy * dy;
+        }
+      }
+      return best;
+    };
+    const random = uniform(9, 0, 1);
+    for (let k = 0; k < 200; k++) {
+      const query = { x: random(), y: random(), xPerPixel: 0.002, yPerPixel: 0.003, radiusPx: 6 };
+      expect(nearestSample(crowd, query)).toBe(scan(query));
+    }
+    const tie = { x: 0.5, y: 0.5, xPerPixel: 0.01, yPerPixel: 0.01, radiusPx: 3 };
+    expect(nearestSample(crowd, tie)).toBe(3000);
+    expect(nearestSample(crowd, { ...tie, radiusPx: Infinity })).toBe(
+      scan({ ...tie, radiusPx: Infinity })
+    );
+  });
+
   it('measures distance in pixels, not data units', () => {
     // 0.05 apart on y is 1 pixel when a pixel spans 0.05; 0.05 apart on x is 50 pixels.
     const query = { x: 0.9, y: 0.85, xPerPixel: 0.001, yPerPixel: 0.05, radiusPx: 2 };
@@ -136,6 +205,18 @@ describe('localHistogram', () => {
       );
       expect(hist.all[b]).toBe(inBin.length);
     }
+    // The engine keeps the counts over all samples and counts only the selection per brush.
+    const all = histogramOfAll(points.y, points.received, 20);
+    const selected = selectedHistogram(points.y, points.received, 20, selection);
+    expect({
+      edges: selected.edges,
+      all: all.all,
+      selected: selected.selected,
+      nUndefined: all.nUndefined
+    }).toEqual(hist);
+    expect(selectedHistogram(points.y, null, 20, null).selected).toBeNull();
+    expect(() => histogramOfAll(points.y, null, 0)).toThrow('bins');
+    expect(() => selectedHistogram(points.y, null, 1.5, null)).toThrow('bins');
   });
 });
 
