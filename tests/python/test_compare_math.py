@@ -94,20 +94,25 @@ def test_identical_models_give_zero_deltas_and_zero_width_intervals() -> None:
     assert interval.undefined_reps == 0
 
 
+def _shifted(reference: Decomposition, shift: np.ndarray) -> Decomposition:
+    """The reference's decomposition with ``shift`` added to every sample's matrix."""
+    mats = reference.matrices + shift
+    return Decomposition(
+        M=reference.M,
+        shapley=mats.sum(axis=2),
+        matrices=mats,
+        local=reference.local,
+        order_mass=reference.order_mass,
+    )
+
+
 def test_a_constant_shift_of_every_sample_is_recovered_exactly_by_the_paired_bootstrap() -> None:
     # Paired resamples draw the same samples for both models, so a shift that is the same on
     # every sample is every resample's matrix delta: a zero-width interval. Unpaired, the
     # samples' own spread shows up as uncertainty.
     reference, _ = _pair(3, 2)
     shift = np.arange(9.0).reshape(3, 3) / 10
-    mats = reference.matrices + shift
-    other = Decomposition(
-        M=3,
-        shapley=mats.sum(axis=2),
-        matrices=mats,
-        local=reference.local,
-        order_mass=reference.order_mass,
-    )
+    other = _shifted(reference, shift)
     paired = paired_bootstrap(reference, other, reps=200)
     np.testing.assert_allclose(paired.matrix_delta[..., 0], shift, atol=1e-12)
     np.testing.assert_allclose(paired.matrix_delta[..., 1], shift, atol=1e-12)
@@ -538,14 +543,7 @@ def test_grouped_draws_are_paired_a_constant_shift_is_recovered_exactly(monkeypa
     _small_groups(monkeypatch, limit=1_000, groups=200)
     reference, _ = _pair(3, 2, n=3_001)
     shift = np.arange(9.0).reshape(3, 3) / 10
-    mats = reference.matrices + shift
-    other = Decomposition(
-        M=3,
-        shapley=mats.sum(axis=2),
-        matrices=mats,
-        local=reference.local,
-        order_mass=reference.order_mass,
-    )
+    other = _shifted(reference, shift)
     paired = paired_bootstrap(reference, other, reps=200)
     np.testing.assert_allclose(paired.matrix_delta[..., 0], shift, atol=1e-12)
     np.testing.assert_allclose(paired.matrix_delta[..., 1], shift, atol=1e-12)
