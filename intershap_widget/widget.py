@@ -488,12 +488,9 @@ class InterSHAP(FigureExport, ModelComparison, BrowserModels, DOMWidget):
         Raises:
             ValueError: An input is wrong, or the samples differ from the other models'.
         """
-        from .engine import DEFAULT_CHUNK_SAMPLES, ValueEngine
-        from .inputs import check_chunk_samples
+        from .engine import ValueEngine
 
-        chunk_samples = check_chunk_samples(
-            options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES), str(DEFAULT_CHUNK_SAMPLES)
-        )
+        chunk_samples = _pop_chunk_samples(options)
         engine = ValueEngine(model, modalities, names=names, **options)
         n, m = engine.n_samples, engine.M
         self._check_same_samples(n, label)
@@ -539,12 +536,7 @@ class InterSHAP(FigureExport, ModelComparison, BrowserModels, DOMWidget):
         options: dict[str, Any],
     ) -> None:
         """``evaluate="browser"``: checks the model here, and the browser evaluates it."""
-        from .engine import DEFAULT_CHUNK_SAMPLES
-        from .inputs import check_chunk_samples
-
-        chunk_samples = check_chunk_samples(
-            options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES), str(DEFAULT_CHUNK_SAMPLES)
-        )
+        chunk_samples = _pop_chunk_samples(options)
         n = normalize_modalities(modalities, names).n_samples
         checked_labels = optional_per_sample(labels, n, "labels")
         self._start_browser(label, model, modalities, names, checked_labels, options, chunk_samples)
@@ -809,3 +801,13 @@ class InterSHAP(FigureExport, ModelComparison, BrowserModels, DOMWidget):
             self._exports.deliver(message.request_id, ExportReply(error=message.error))
         elif isinstance(message, (protocol.BrowserComparison, protocol.CompareFailed)):
             self._comparisons.deliver(message.request_id, message)
+
+
+def _pop_chunk_samples(options: dict[str, Any]) -> int:
+    """Takes ``chunk_samples`` (samples per streamed chunk) out of the engine options, checked."""
+    from .engine import DEFAULT_CHUNK_SAMPLES
+    from .inputs import check_chunk_samples
+
+    return check_chunk_samples(
+        options.pop("chunk_samples", DEFAULT_CHUNK_SAMPLES), str(DEFAULT_CHUNK_SAMPLES)
+    )

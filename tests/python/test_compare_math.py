@@ -230,14 +230,7 @@ def test_resample_counts_are_the_same_in_any_blocks() -> None:
 
 def test_memory_stays_bounded(monkeypatch) -> None:
     # 20,000 samples x 1000 resamples = 2e7 draws; no block may hold more than _BLOCK_ELEMENTS.
-    seen: list[int] = []
-    real = compare_module._mulberry32_bits
-
-    def spy(seed: int, start: int, count: int) -> np.ndarray:
-        seen.append(count)
-        return real(seed, start, count)
-
-    monkeypatch.setattr(compare_module, "_mulberry32_bits", spy)
+    seen = _spy_draws(monkeypatch)
     monkeypatch.setattr(compare_module, "_BLOCK_ELEMENTS", 200_000)
     mats = np.random.default_rng(0).normal(size=(20_000, 2, 2))
     dec = Decomposition(
